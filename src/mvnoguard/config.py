@@ -1,0 +1,67 @@
+"""The one settings class. Built once at the edge (CLI or API start-up) and passed in.
+
+Every variable has the ``MVNOGUARD_`` prefix; ``.env.example`` lists them with the reason for
+each default. Nothing else in the package reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mvnoguard.errors import ConfigurationError
+
+DEFAULT_HOME = Path("mvnoguard-data")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MVNOGUARD_", env_file=None, extra="ignore")
+
+    home: Path = Field(default=DEFAULT_HOME, description="Folder holding all state.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the OLTP store; default: SQLite file HOME/mvnoguard.db.",
+    )
+    vault_key: SecretStr | None = Field(
+        default=None,
+        description="Vault key ring as JSON (see PiiVault); default: HOME/keys/vault.json.",
+    )
+    policy_file: Path | None = Field(
+        default=None, description="Real-name policy TOML; default: the embedded policy."
+    )
+    environment: str = Field(
+        default="development", description="development or production (refuses weak setups)."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'mvnoguard.db').resolve()}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home / "quarantine"
+
+    def ensure_home(self) -> None:
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot create the home folder {self.home}: {exc.strerror}; "
+                "pass --home DIR or set MVNOGUARD_HOME to a writable folder"
+            ) from exc
+        if self.environment == "production" and self.database_url is None:
+            raise ConfigurationError(
+                "production needs MVNOGUARD_DATABASE_URL (a PostgreSQL URL), not the SQLite default"
+            )

@@ -1,0 +1,70 @@
+"""The real-name policy: rule values that change over time.
+
+A :class:`Policy` holds, for each rule, its dated versions; :meth:`Policy.at` gives the
+:class:`RuleSet` in force on a date. A rule with no version in force on that date is ``None``
+in the rule set and is not applied. Loading from TOML lives in :mod:`mvnoguard.policy`.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field, fields
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """The rules in force on one date; ``None`` means the rule is not (yet) in force."""
+
+    accepted_doc_types: frozenset[str] | None = None
+    allowed_verification_methods: frozenset[str] | None = None
+    min_age_without_guardian: int | None = None
+    face_score_min: float | None = None
+    face_check_outlet_kinds: frozenset[str] | None = None
+    card_limit_per_enterprise: int | None = None
+    national_card_review_threshold: int | None = None
+    record_agent_documents: bool | None = None
+    reverify_within_hours: int | None = None
+    retention_years_after_cancellation: int | None = None
+    unregistered_catch_up_deadline: date | None = None
+    suspend_all_after_days: int | None = None
+
+
+RULE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(RuleSet))
+_SET_RULES = {"accepted_doc_types", "allowed_verification_methods", "face_check_outlet_kinds"}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleVersion:
+    since: date
+    value: Any
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Dated versions of every rule, sorted by ``since``."""
+
+    versions: dict[str, tuple[RuleVersion, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.versions) - set(RULE_NAMES)
+        if unknown:
+            raise ValueError(f"unknown rules: {', '.join(sorted(unknown))}")
+        for name, versions in self.versions.items():
+            dates = [v.since for v in versions]
+            if dates != sorted(dates) or len(set(dates)) != len(dates):
+                raise ValueError(f"rule {name}: versions must have distinct, ascending dates")
+
+    def at(self, on: date) -> RuleSet:
+        values: dict[str, Any] = {}
+        for name, versions in self.versions.items():
+            i = bisect_right([v.since for v in versions], on)
+            if i:
+                value = versions[i - 1].value
+                values[name] = frozenset(value) if name in _SET_RULES else value
+        return RuleSet(**values)
+
+    def change_dates(self) -> list[date]:
+        """Every date on which some rule changes, ascending (for the audit's date bands)."""
+        return sorted({v.since for versions in self.versions.values() for v in versions})

@@ -1,0 +1,59 @@
+"""Vocabulary of the subscriber registry: statuses, verification, outlets, networks."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SubscriberStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED_OUT = "suspended_out"  # outgoing service suspended
+    SUSPENDED = "suspended"  # all service suspended
+    CANCELLED = "cancelled"
+
+
+class VerificationMethod(StrEnum):
+    READER = "reader"  # second-generation card reader
+    ONLINE = "online"  # online check against the national identity database
+    MANUAL = "manual"  # document data typed by hand: forbidden
+    NONE = "none"
+
+
+class OutletKind(StrEnum):
+    OWN = "own"
+    AGENT = "agent"
+    ONLINE = "online"
+
+    @property
+    def is_physical(self) -> bool:
+        return self is not OutletKind.ONLINE
+
+
+class HostNetwork(StrEnum):
+    TELECOM = "telecom"
+    MOBILE = "mobile"
+    UNICOM = "unicom"
+
+
+class LifecycleEventKind(StrEnum):
+    ACTIVATED = "activated"
+    SUSPENDED_OUT = "suspended_out"
+    SUSPENDED = "suspended"
+    RESUMED = "resumed"
+    TRANSFERRED_OUT = "transferred_out"
+    TRANSFERRED_IN = "transferred_in"
+    CANCELLED = "cancelled"
+    IDENTITY_PURGED = "identity_purged"
+
+
+class ViolationKind(StrEnum):
+    """Registry audit kinds (DESIGN.md, audit contract)."""
+
+    UNREGISTERED = "unregistered"
+    INVALID_DOCUMENT = "invalid_document"
+    MANUAL_ENTRY = "manual_entry"
+    FACE_CHECK_MISSING = "face_check_missing"
+    OVER_CARD_LIMIT = "over_card_limit"
+    NUMBER_OUTSIDE_BLOCKS = "number_outside_blocks"
+    UNAUTHORIZED_OUTLET = "unauthorized_outlet"
+    MINOR_WITHOUT_GUARDIAN = "minor_without_guardian"

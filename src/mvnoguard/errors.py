@@ -1,0 +1,111 @@
+"""The one error hierarchy of mvnoguard.
+
+Every failure a user can cause or meet is one of these, with a stable machine ``code`` (never
+renamed once released), a human ``message`` and, where it helps, the ``field`` at fault. The
+CLI prints them as one line, the HTTP API renders them as one JSON shape; neither ever shows a
+traceback for a user mistake.
+
+    MvnoguardError                      code="error"            HTTP 500
+    ├── InvalidInput                    code="invalid_input"    HTTP 422
+    │   ├── InvalidDocument             (code from the document validator)
+    │   └── DataFileError               a file that cannot be read at all
+    ├── RuleViolation                   code=the rule's code    HTTP 422
+    │   └── RegistrationRefused         a sign-up or lifecycle step the policy forbids
+    ├── NotFound                        code="not_found"        HTTP 404
+    ├── Conflict                        code="conflict"         HTTP 409
+    ├── Unauthorized                    code="unauthorized"     HTTP 401
+    └── ConfigurationError              code="configuration"    HTTP 500 (a one-line fix)
+
+Errors from libraries we wrap (SQLAlchemy, DuckDB, cryptography, file formats) are translated
+into these at the adapter that calls them, with secrets such as connection strings and identity
+numbers left out of the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class MvnoguardError(Exception):
+    """Base of every error mvnoguard raises on purpose."""
+
+    default_code: ClassVar[str] = "error"
+    http_status: ClassVar[int] = 500
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.field = field
+        self.details = details or {}
+
+    def as_dict(self) -> dict[str, Any]:
+        """The one error shape, shared by the CLI's ``--json`` output and the HTTP API."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class InvalidInput(MvnoguardError):
+    default_code = "invalid_input"
+    http_status = 422
+
+
+class InvalidDocument(InvalidInput):
+    """An identity document that fails validation for its type."""
+
+    default_code = "invalid_document"
+
+
+class DataFileError(InvalidInput):
+    """A data file that cannot be read at all (missing, unreadable, not CSV/Parquet)."""
+
+    default_code = "unreadable_file"
+
+
+class RuleViolation(MvnoguardError):
+    """An action the real-name policy forbids; ``code`` names the rule."""
+
+    default_code = "rule_violation"
+    http_status = 422
+
+    def __init__(self, message: str, *, code: str, rule: str | None = None, **kw: Any) -> None:
+        super().__init__(message, code=code, **kw)
+        self.rule = rule or code
+        self.details.setdefault("rule", self.rule)
+
+
+class RegistrationRefused(RuleViolation):
+    """A sign-up, transfer or resumption refused under the policy."""
+
+
+class NotFound(MvnoguardError):
+    default_code = "not_found"
+    http_status = 404
+
+
+class Conflict(MvnoguardError):
+    default_code = "conflict"
+    http_status = 409
+
+
+class Unauthorized(MvnoguardError):
+    default_code = "unauthorized"
+    http_status = 401
+
+
+class ConfigurationError(MvnoguardError):
+    """The environment is wrong (bad setting, unreachable database, missing key); says the fix."""
+
+    default_code = "configuration"
+    http_status = 500
