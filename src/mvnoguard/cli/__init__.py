@@ -1,0 +1,71 @@
+"""The ``mvnoguard`` command line: a thin shell over the services.
+
+Each command parses its arguments, calls one service, prints. Errors a user can cause print
+one line (``error[code]: message``) on stderr and exit with status 2; environment problems
+exit with status 3 and say the fix. No traceback reaches the user for either.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mvnoguard import __version__
+from mvnoguard.cli import demo, identity, registry
+from mvnoguard.cli.context import print_error, set_home
+from mvnoguard.errors import ConfigurationError, MvnoguardError
+
+app = typer.Typer(
+    name="mvnoguard",
+    help="Real-name supervision for mobile virtual network operators.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home", envvar="MVNOGUARD_HOME", help="State folder (default ./mvnoguard-data)."
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    set_home(ctx, home)
+
+
+app.command("demo", help="The main job on embedded defaults, end to end.")(demo.run_demo)
+app.add_typer(identity.app, name="id")
+app.add_typer(registry.db_app, name="db")
+app.add_typer(registry.vault_app, name="vault")
+app.add_typer(registry.enterprise_app, name="enterprise")
+app.add_typer(registry.outlet_app, name="outlet")
+app.add_typer(registry.subscriber_app, name="subscriber")
+app.add_typer(registry.retention_app, name="retention")
+app.add_typer(registry.registry_app, name="registry")
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigurationError as exc:
+        print_error(exc)
+        sys.exit(3)
+    except MvnoguardError as exc:
+        print_error(exc)
+        sys.exit(2)

@@ -1,0 +1,42 @@
+"""What every command shares: the runtime for ``--home``, JSON output and error lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from mvnoguard.config import Settings
+from mvnoguard.errors import MvnoguardError
+from mvnoguard.runtime import Runtime
+
+
+def set_home(ctx: typer.Context, home: Path | None) -> None:
+    ctx.obj = {"home": home}
+
+
+def runtime(ctx: typer.Context) -> Runtime:
+    """The one Runtime of this invocation, built on first use and closed when the command ends."""
+    state: dict[str, Any] = ctx.find_root().obj or {}
+    if "runtime" not in state:
+        home = state.get("home")
+        settings = Settings(home=home) if home is not None else Settings()
+        state["runtime"] = Runtime(settings)
+        ctx.find_root().obj = state
+        ctx.find_root().call_on_close(state["runtime"].close)
+    result: Runtime = state["runtime"]
+    return result
+
+
+def print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def print_error(exc: MvnoguardError) -> None:
+    where = f" (field: {exc.field})" if exc.field else ""
+    reason = exc.details.get("reason")
+    because = f" [{reason}]" if reason else ""
+    print(f"error[{exc.code}]: {exc.message}{because}{where}", file=sys.stderr)

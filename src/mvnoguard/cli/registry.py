@@ -1,0 +1,389 @@
+"""Registry commands: reference data, subscribers and their lifecycle, retention, keys, schema."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mvnoguard.cli.context import print_json, runtime
+from mvnoguard.domain.calendar import as_aware, utc_now
+from mvnoguard.domain.subscribers import HostNetwork, OutletKind
+from mvnoguard.errors import ConfigurationError, InvalidInput
+from mvnoguard.identity.documents import parse_document_input
+from mvnoguard.identity.vault import VAULT_KEY_FILE, PiiVault
+from mvnoguard.registry import catalog
+from mvnoguard.registry.identities import rotate_keys
+from mvnoguard.registry.records import subscriber_record
+from mvnoguard.registry.registration import SignUp
+from mvnoguard.registry.rules import PresentedDocument
+from mvnoguard.registry.subscribers import latest_subscriber
+from mvnoguard.storage.database import current_revision, upgrade
+
+ACTOR = "cli"
+
+db_app = typer.Typer(help="The OLTP store's schema.", no_args_is_help=True)
+vault_app = typer.Typer(help="The PII vault's keys.", no_args_is_help=True)
+enterprise_app = typer.Typer(help="Enterprises and their number blocks.", no_args_is_help=True)
+outlet_app = typer.Typer(help="Outlets and the agent blacklist.", no_args_is_help=True)
+subscriber_app = typer.Typer(help="Subscribers: sign-up and lifecycle.", no_args_is_help=True)
+retention_app = typer.Typer(help="Identity data retention.", no_args_is_help=True)
+registry_app = typer.Typer(help="Whole-registry jobs.", no_args_is_help=True)
+
+AtOption = Annotated[
+    datetime | None,
+    typer.Option("--at", help="When it happens (ISO 8601; Beijing time if no zone). Default: now."),
+]
+EnterpriseOption = Annotated[
+    str | None, typer.Option("--enterprise", help="Act as this enterprise (its numbers only).")
+]
+
+
+def _when(at: datetime | None) -> datetime:
+    return as_aware(at) if at else utc_now()
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply every pending schema migration (also done automatically on first use)."""
+    database = runtime(ctx).database
+    upgrade(database.engine)
+    typer.echo(f"schema at revision {current_revision(database.engine)}")
+
+
+@vault_app.command("rotate")
+def vault_rotate(ctx: typer.Context) -> None:
+    """Move every identity record to a new key version, then retire the old one."""
+    rt = runtime(ctx)
+    if rt.settings.vault_key is not None:
+        raise ConfigurationError(
+            "the vault key comes from MVNOGUARD_VAULT_KEY: rotate it where it is kept, "
+            "or unset it to use the key file under the home"
+        )
+    path = rt.settings.keys_dir / VAULT_KEY_FILE
+    old_ring = rt.vault.ring
+    new_ring = old_ring.rotate()
+    new_ring.save(path)  # both versions saved before any record moves
+    with rt.database.transaction() as session:
+        moved = rotate_keys(session, PiiVault(new_ring))
+    final = new_ring
+    for version in old_ring.versions:
+        final = final.retire(version)
+    final.save(path)
+    typer.echo(f"{moved} identity records now under key version {final.current}")
+
+
+@enterprise_app.command("add")
+def enterprise_add(
+    ctx: typer.Context,
+    code: str,
+    name: str,
+    host_network: Annotated[HostNetwork, typer.Option("--host-network")],
+    approved_on: Annotated[datetime | None, typer.Option("--approved-on")] = None,
+    license_no: Annotated[str | None, typer.Option("--license-no")] = None,
+) -> None:
+    """Add or update an approved enterprise."""
+    spec = catalog.EnterpriseSpec(
+        code, name, host_network, approved_on.date() if approved_on else None, license_no
+    )
+    with runtime(ctx).database.transaction() as session:
+        catalog.upsert_enterprise(session, spec, actor=ACTOR)
+    typer.echo(f"enterprise {code} saved")
+
+
+@enterprise_app.command("add-block")
+def enterprise_add_block(
+    ctx: typer.Context, code: str, first_number: str, last_number: str
+) -> None:
+    """Allocate an inclusive block of 11-digit numbers to an enterprise."""
+    with runtime(ctx).database.transaction() as session:
+        catalog.add_block(session, code, first_number, last_number, actor=ACTOR)
+    typer.echo(f"block {first_number}-{last_number} allocated to {code}")
+
+
+@outlet_app.command("add")
+def outlet_add(
+    ctx: typer.Context,
+    code: str,
+    enterprise: Annotated[str, typer.Option("--enterprise")],
+    kind: Annotated[OutletKind, typer.Option("--kind")],
+    region_code: Annotated[str | None, typer.Option("--region")] = None,
+    authorized: Annotated[bool, typer.Option("--authorized/--unauthorized")] = True,
+    delegated_by: Annotated[
+        str | None, typer.Option("--delegated-by", help="Agent that sub-delegated it.")
+    ] = None,
+) -> None:
+    """Add or update an outlet of an enterprise."""
+    spec = catalog.OutletSpec(code, enterprise, kind, region_code, authorized, delegated_by)
+    with runtime(ctx).database.transaction() as session:
+        catalog.upsert_outlet(session, spec, actor=ACTOR)
+    typer.echo(f"outlet {code} saved")
+
+
+@outlet_app.command("blacklist")
+def outlet_blacklist(
+    ctx: typer.Context,
+    code: str,
+    reason: Annotated[str, typer.Option("--reason")],
+    at: AtOption = None,
+) -> None:
+    """Put an outlet caught violating on the agent blacklist."""
+    with runtime(ctx).database.transaction() as session:
+        catalog.blacklist_outlet(session, code, reason=reason, at=_when(at), actor=ACTOR)
+    typer.echo(f"outlet {code} blacklisted")
+
+
+def _document(
+    text: str | None, name: str | None, birth_date: datetime | None = None
+) -> PresentedDocument | None:
+    if text is None:
+        return None
+    doc_type, number, nationality = parse_document_input(text)
+    return PresentedDocument(
+        doc_type, number, nationality, name, birth_date.date() if birth_date else None
+    )
+
+
+def _sign_up_from_json(source: str) -> SignUp:
+    """Read a sign-up as JSON (keeps identity numbers off the command line and shell history)."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        raw: dict[str, Any] = json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(
+            f"cannot read the sign-up JSON: {type(exc).__name__}", field="json"
+        ) from None
+
+    def doc(key: str) -> PresentedDocument | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict) or "doc_type" not in value or "number" not in value:
+            raise InvalidInput(f"{key} needs doc_type and number", field=key)
+        born = value.get("birth_date")
+        return PresentedDocument(
+            str(value["doc_type"]),
+            str(value["number"]),
+            value.get("nationality"),
+            value.get("name"),
+            date.fromisoformat(born) if born else None,
+        )
+
+    holder = doc("holder")
+    if holder is None:
+        raise InvalidInput("the sign-up needs a holder document", field="holder")
+    try:
+        at = datetime.fromisoformat(raw["at"]) if raw.get("at") else None
+        return SignUp(
+            msisdn=str(raw["msisdn"]),
+            enterprise_code=str(raw["enterprise_code"]),
+            outlet_code=str(raw["outlet_code"]),
+            holder=holder,
+            verification_method=str(raw["verification_method"]),
+            face_score=None if raw.get("face_score") is None else float(raw["face_score"]),
+            guardian=doc("guardian"),
+            agent=doc("agent"),
+            at=at,
+        )
+    except KeyError as exc:
+        raise InvalidInput(f"the sign-up needs {exc.args[0]}", field=str(exc.args[0])) from None
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"a sign-up field has the wrong type: {exc}") from None
+
+
+@subscriber_app.command("register")
+def subscriber_register(
+    ctx: typer.Context,
+    msisdn: Annotated[str | None, typer.Option("--msisdn")] = None,
+    enterprise: Annotated[str | None, typer.Option("--enterprise")] = None,
+    outlet: Annotated[str | None, typer.Option("--outlet")] = None,
+    doc: Annotated[str | None, typer.Option("--doc", help="TYPE:NUMBER[:NATIONALITY]")] = None,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    birth_date: Annotated[datetime | None, typer.Option("--birth-date")] = None,
+    verification: Annotated[str, typer.Option("--verification")] = "reader",
+    face_score: Annotated[float | None, typer.Option("--face-score")] = None,
+    guardian_doc: Annotated[str | None, typer.Option("--guardian-doc")] = None,
+    guardian_name: Annotated[str | None, typer.Option("--guardian-name")] = None,
+    agent_doc: Annotated[str | None, typer.Option("--agent-doc")] = None,
+    agent_name: Annotated[str | None, typer.Option("--agent-name")] = None,
+    from_json: Annotated[
+        str | None, typer.Option("--from-json", help="Read the sign-up as JSON from FILE or -.")
+    ] = None,
+    at: AtOption = None,
+) -> None:
+    """Sign a subscriber up under the real-name rules; prints the masked record."""
+    if from_json is not None:
+        sign_up = _sign_up_from_json(from_json)
+    else:
+        holder = _document(doc, name, birth_date)
+        missing = [
+            flag
+            for flag, value in (
+                ("--msisdn", msisdn),
+                ("--enterprise", enterprise),
+                ("--outlet", outlet),
+                ("--doc", holder),
+            )
+            if value is None
+        ]
+        if missing or holder is None or msisdn is None or enterprise is None or outlet is None:
+            raise InvalidInput(f"missing {', '.join(missing)} (or use --from-json)")
+        sign_up = SignUp(
+            msisdn=msisdn,
+            enterprise_code=enterprise,
+            outlet_code=outlet,
+            holder=holder,
+            verification_method=verification,
+            face_score=face_score,
+            guardian=_document(guardian_doc, guardian_name),
+            agent=_document(agent_doc, agent_name),
+            at=at,
+        )
+    rt = runtime(ctx)
+    with rt.database.transaction() as session:
+        registration = rt.registration.register(session, sign_up, actor=ACTOR)
+        record = subscriber_record(session, registration.subscriber, actor=ACTOR)
+        if registration.review_task is not None:
+            record["review_task"] = registration.review_task.reason
+    print_json(record)
+
+
+@subscriber_app.command("transfer")
+def subscriber_transfer(
+    ctx: typer.Context,
+    from_json: Annotated[
+        str, typer.Option("--from-json", help="The new holder's sign-up, FILE or -.")
+    ],
+) -> None:
+    """Hand a live number to a new holder (a full re-registration)."""
+    rt = runtime(ctx)
+    sign_up = _sign_up_from_json(from_json)
+    with rt.database.transaction() as session:
+        registration = rt.registration.transfer(session, sign_up, actor=ACTOR)
+        print_json(subscriber_record(session, registration.subscriber, actor=ACTOR))
+
+
+@subscriber_app.command("show")
+def subscriber_show(ctx: typer.Context, msisdn: str, enterprise: EnterpriseOption = None) -> None:
+    """The masked record of a number's live (or latest) holder, with its history."""
+    with runtime(ctx).database.transaction() as session:
+        owner = catalog.get_enterprise(session, enterprise) if enterprise else None
+        subscriber = latest_subscriber(session, msisdn, owner)
+        print_json(subscriber_record(session, subscriber, actor=ACTOR))
+
+
+def _lifecycle_step(
+    ctx: typer.Context,
+    step: str,
+    msisdn: str,
+    reason: str,
+    at: datetime | None,
+    enterprise: str | None,
+) -> None:
+    rt = runtime(ctx)
+    with rt.database.transaction() as session:
+        action = getattr(rt.lifecycle, step)
+        subscriber = action(
+            session, msisdn, reason=reason, at=_when(at), actor=ACTOR, enterprise_code=enterprise
+        )
+        print_json(subscriber_record(session, subscriber, actor=ACTOR, with_history=False))
+
+
+ReasonOption = Annotated[str, typer.Option("--reason")]
+
+
+@subscriber_app.command("suspend-out")
+def subscriber_suspend_out(
+    ctx: typer.Context,
+    msisdn: str,
+    reason: ReasonOption,
+    at: AtOption = None,
+    enterprise: EnterpriseOption = None,
+) -> None:
+    """Suspend outgoing service."""
+    _lifecycle_step(ctx, "suspend_outgoing", msisdn, reason, at, enterprise)
+
+
+@subscriber_app.command("suspend")
+def subscriber_suspend(
+    ctx: typer.Context,
+    msisdn: str,
+    reason: ReasonOption,
+    at: AtOption = None,
+    enterprise: EnterpriseOption = None,
+) -> None:
+    """Suspend all service."""
+    _lifecycle_step(ctx, "suspend", msisdn, reason, at, enterprise)
+
+
+@subscriber_app.command("cancel")
+def subscriber_cancel(
+    ctx: typer.Context,
+    msisdn: str,
+    reason: ReasonOption,
+    at: AtOption = None,
+    enterprise: EnterpriseOption = None,
+) -> None:
+    """Cancel the number; identity data is kept for the retention period, then purged."""
+    _lifecycle_step(ctx, "cancel", msisdn, reason, at, enterprise)
+
+
+@subscriber_app.command("resume")
+def subscriber_resume(
+    ctx: typer.Context,
+    msisdn: str,
+    outlet: Annotated[str, typer.Option("--outlet")],
+    verification: Annotated[str, typer.Option("--verification")] = "reader",
+    face_score: Annotated[float | None, typer.Option("--face-score")] = None,
+    at: AtOption = None,
+    enterprise: EnterpriseOption = None,
+) -> None:
+    """Restore service after the holder re-verifies."""
+    rt = runtime(ctx)
+    with rt.database.transaction() as session:
+        subscriber = rt.lifecycle.resume(
+            session,
+            msisdn,
+            method=verification,
+            face_score=face_score,
+            outlet_code=outlet,
+            at=_when(at),
+            actor=ACTOR,
+            enterprise_code=enterprise,
+        )
+        print_json(subscriber_record(session, subscriber, actor=ACTOR, with_history=False))
+
+
+@subscriber_app.command("require-reverification")
+def subscriber_require_reverification(
+    ctx: typer.Context, msisdn: str, reason: ReasonOption, at: AtOption = None
+) -> None:
+    """Give the holder the policy's hours to re-verify, or be suspended by `registry enforce`."""
+    rt = runtime(ctx)
+    with rt.database.transaction() as session:
+        task = rt.lifecycle.require_reverification(
+            session, msisdn, reason=reason, at=_when(at), actor=ACTOR
+        )
+        print_json({"msisdn": msisdn, "task": task.kind, "due_at": task.due_at})
+
+
+@registry_app.command("enforce")
+def registry_enforce(ctx: typer.Context, at: AtOption = None) -> None:
+    """Suspend overdue re-verifications and unregistered numbers past the catch-up deadline."""
+    rt = runtime(ctx)
+    with rt.database.transaction() as session:
+        run = rt.lifecycle.enforce(session, at=_when(at), actor=ACTOR)
+    print_json(run.__dict__)
+
+
+@retention_app.command("purge")
+def retention_purge(ctx: typer.Context, at: AtOption = None) -> None:
+    """Purge identity data kept past the retention period after cancellation."""
+    rt = runtime(ctx)
+    with rt.database.transaction() as session:
+        purged = rt.lifecycle.purge_expired(session, at=_when(at), actor=ACTOR)
+    typer.echo(f"{purged} identities purged")

@@ -1,0 +1,111 @@
+"""The demo: the main job end to end on embedded defaults, in a fresh or existing home.
+
+So far it runs the real-name registration core: two enterprises with their blocks and outlets,
+lawful sign-ups, and one attempt against each registration rule, refused with its code.
+Every identity is made up here and shown masked only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mvnoguard.domain.calendar import CHINA_TZ
+from mvnoguard.domain.subscribers import HostNetwork, OutletKind
+from mvnoguard.errors import RegistrationRefused
+from mvnoguard.identity.documents import ric_check_character
+from mvnoguard.registry import catalog
+from mvnoguard.registry.registration import SignUp
+from mvnoguard.registry.rules import PresentedDocument
+from mvnoguard.runtime import Runtime
+
+ACTOR = "demo"
+SIGN_UP_TIME = datetime(2016, 3, 1, 10, 0, tzinfo=CHINA_TZ)
+
+
+def made_up_ric(region: str, birth: str, sequence: int) -> str:
+    first17 = f"{region}{birth}{sequence:03d}"
+    return first17 + ric_check_character(first17)
+
+
+@dataclass
+class DemoResult:
+    registered: list[str] = field(default_factory=list)
+    refusals: list[tuple[str, str, str]] = field(default_factory=list)  # attempt, code, message
+
+
+def _setup(rt: Runtime) -> None:
+    with rt.database.transaction() as session:
+        for spec in (
+            catalog.EnterpriseSpec("E01", "远岸移动", HostNetwork.UNICOM, None, "A2.B1-2013-0001"),
+            catalog.EnterpriseSpec("E02", "青禾通信", HostNetwork.TELECOM, None, "A2.B1-2013-0002"),
+        ):
+            catalog.upsert_enterprise(session, spec, actor=ACTOR)
+        catalog.add_block(session, "E01", "17090000000", "17090009999", actor=ACTOR)
+        catalog.add_block(session, "E02", "17000000000", "17000009999", actor=ACTOR)
+        for outlet in (
+            catalog.OutletSpec("E01-OWN-1", "E01", OutletKind.OWN, "110101"),
+            catalog.OutletSpec("E01-WEB", "E01", OutletKind.ONLINE, None),
+            catalog.OutletSpec("E01-AGT-7", "E01", OutletKind.AGENT, "310104"),
+            catalog.OutletSpec("E02-OWN-1", "E02", OutletKind.OWN, "440106"),
+        ):
+            catalog.upsert_outlet(session, outlet, actor=ACTOR)
+        catalog.blacklist_outlet(
+            session,
+            "E01-AGT-7",
+            reason="secret inspection: pre-activated cards",
+            at=SIGN_UP_TIME,
+            actor=ACTOR,
+        )
+
+
+def run(rt: Runtime) -> DemoResult:
+    result = DemoResult()
+    _setup(rt)
+    adult = PresentedDocument("RIC", made_up_ric("110101", "19900307", 123), name="王小明")
+    minor = PresentedDocument("RIC", made_up_ric("440106", "20050101", 456), name="李想")
+    parent = PresentedDocument("RIC", made_up_ric("440106", "19750612", 789), name="李建国")
+
+    def attempt(label: str, msisdn: str, **changes: object) -> None:
+        base: dict[str, object] = {
+            "msisdn": msisdn,
+            "enterprise_code": "E01",
+            "outlet_code": "E01-OWN-1",
+            "holder": adult,
+            "verification_method": "reader",
+            "face_score": 0.93,
+            "at": SIGN_UP_TIME,
+        }
+        base.update(changes)
+        sign_up = SignUp(**base)  # type: ignore[arg-type]
+        try:
+            with rt.database.transaction() as session:
+                rt.registration.register(session, sign_up, actor=ACTOR)
+            result.registered.append(f"{label}: {msisdn}")
+        except RegistrationRefused as refusal:
+            result.refusals.append((label, refusal.code, refusal.message))
+
+    for i in range(5):
+        attempt(f"card {i + 1} of 5 at E01", f"1709000010{i}")
+    attempt("sixth card at E01", "17090000200")
+    attempt(
+        "sixth card, at another enterprise",
+        "17000000001",
+        enterprise_code="E02",
+        outlet_code="E02-OWN-1",
+    )
+    attempt("manual entry", "17090000300", holder=parent, verification_method="manual")
+    attempt("face score 0.62 at own shop", "17090000301", holder=parent, face_score=0.62)
+    attempt(
+        "online sign-up, no face score",
+        "17090000302",
+        holder=parent,
+        outlet_code="E01-WEB",
+        face_score=None,
+        verification_method="online",
+    )
+    attempt("under 16 without guardian", "17090000303", holder=minor)
+    attempt("under 16 with guardian", "17090000304", holder=minor, guardian=parent)
+    attempt("number of another enterprise", "17000000500", holder=parent)
+    attempt("blacklisted agent outlet", "17090000305", holder=parent, outlet_code="E01-AGT-7")
+    return result

@@ -1,0 +1,1 @@
+"""Identity documents, phone numbers and MVNO number segments, and the PII vault."""

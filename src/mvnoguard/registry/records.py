@@ -1,0 +1,60 @@
+"""A subscriber as the outside world sees it: identity masked, every view audited.
+
+This is the one conversion from stored rows to the record shown by the CLI and the API.
+Clear identity data never passes through here: only the masked forms kept at sign-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mvnoguard.registry.subscribers import history
+from mvnoguard.storage import audit_log
+from mvnoguard.storage.models import Identity, Subscriber
+
+
+def _masked_identity(identity: Identity | None) -> dict[str, Any] | None:
+    if identity is None:
+        return None
+    return {
+        "doc_type": identity.doc_type,
+        "doc_number": identity.number_masked,
+        "name": identity.name_masked,
+        "nationality": identity.nationality,
+    }
+
+
+def subscriber_record(
+    session: Session, subscriber: Subscriber, *, actor: str, with_history: bool = True
+) -> dict[str, Any]:
+    """The masked record of one holder period; the view is written to the audit log."""
+    audit_log.append(session, actor=actor, action="subscriber.view", subject=subscriber.msisdn)
+    record: dict[str, Any] = {
+        "msisdn": subscriber.msisdn,
+        "enterprise_code": subscriber.enterprise.code,
+        "status": subscriber.status,
+        "activated_at": subscriber.activated_at.isoformat(),
+        "cancelled_at": subscriber.cancelled_at.isoformat() if subscriber.cancelled_at else None,
+        "holder": _masked_identity(subscriber.identity),
+        "guardian": _masked_identity(subscriber.guardian),
+        "agent": _masked_identity(subscriber.agent),
+        "outlet_code": subscriber.outlet.code if subscriber.outlet else None,
+        "verification_method": subscriber.verification_method,
+        "face_score": subscriber.face_score,
+        "reverify_due_at": (
+            subscriber.reverify_due_at.isoformat() if subscriber.reverify_due_at else None
+        ),
+    }
+    if with_history:
+        record["history"] = [
+            {
+                "kind": event.kind,
+                "at": event.occurred_at.isoformat(),
+                "reason": event.reason,
+                "actor": event.actor,
+            }
+            for event in history(session, subscriber)
+        ]
+    return record

@@ -1,0 +1,188 @@
+"""Signing a subscriber up, and transferring a number to a new holder, under the policy.
+
+Every rule of :mod:`mvnoguard.registry.rules` runs before the first write, so a refusal leaves
+the store unchanged; the caller's transaction commits the whole sign-up or nothing. A holder
+whose market-wide live cards pass the review threshold is signed up and gets a review task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from mvnoguard.domain.calendar import as_aware, local_date, utc_now
+from mvnoguard.domain.documents import DocumentCheck
+from mvnoguard.domain.policy import Policy
+from mvnoguard.domain.subscribers import LifecycleEventKind, SubscriberStatus
+from mvnoguard.errors import RegistrationRefused
+from mvnoguard.identity.phones import normalize_msisdn
+from mvnoguard.identity.vault import PiiVault
+from mvnoguard.registry import rules
+from mvnoguard.registry.catalog import get_enterprise
+from mvnoguard.registry.identities import find_identity, find_or_create_identity
+from mvnoguard.registry.rules import PresentedDocument
+from mvnoguard.registry.subscribers import live_subscriber, record_event
+from mvnoguard.storage.models import Enterprise, Outlet, ReviewTask, Subscriber, Verification
+
+
+@dataclass(frozen=True)
+class SignUp:
+    """Everything a point of sale submits for one new subscriber."""
+
+    msisdn: str
+    enterprise_code: str
+    outlet_code: str
+    holder: PresentedDocument
+    verification_method: str
+    face_score: float | None = None
+    guardian: PresentedDocument | None = None
+    # The person signing up on the holder's behalf, whose document is recorded too.
+    agent: PresentedDocument | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Registration:
+    subscriber: Subscriber
+    review_task: ReviewTask | None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    enterprise: Enterprise
+    outlet: Outlet
+    msisdn: str
+    holder: DocumentCheck
+    guardian: DocumentCheck | None
+    agent: DocumentCheck | None
+    at: datetime
+
+
+class RegistrationService:
+    def __init__(self, vault: PiiVault, policy: Policy) -> None:
+        self.vault = vault
+        self.policy = policy
+
+    def _check(self, session: Session, sign_up: SignUp, *, transfer: bool) -> _Checked:
+        at = as_aware(sign_up.at) if sign_up.at else utc_now()
+        on = local_date(at)
+        ruleset = rules.require_rules(self.policy.at(on), on)
+        enterprise = get_enterprise(session, sign_up.enterprise_code)
+        msisdn = normalize_msisdn(sign_up.msisdn)
+        rules.check_number(session, enterprise, msisdn, transfer=transfer)
+        outlet = rules.check_outlet(session, enterprise, sign_up.outlet_code)
+        holder = rules.check_document(ruleset, sign_up.holder, on)
+        rules.check_verification(ruleset, sign_up.verification_method, sign_up.face_score, outlet)
+        guardian = rules.check_age(ruleset, sign_up.holder, holder, sign_up.guardian, on)
+        agent = (
+            rules.check_document(ruleset, sign_up.agent, on, role="agent")
+            if sign_up.agent
+            else None
+        )
+        rules.check_card_limit(
+            session, ruleset, enterprise, find_identity(session, self.vault, holder)
+        )
+        return _Checked(enterprise, outlet, msisdn, holder, guardian, agent, at)
+
+    def _activate(
+        self,
+        session: Session,
+        checked: _Checked,
+        sign_up: SignUp,
+        *,
+        actor: str,
+        event: LifecycleEventKind,
+    ) -> Registration:
+        at = checked.at
+        holder = find_or_create_identity(
+            session, self.vault, checked.holder, sign_up.holder.name, at=at
+        )
+        guardian = (
+            find_or_create_identity(
+                session, self.vault, checked.guardian, sign_up.guardian.name, at=at
+            )
+            if checked.guardian and sign_up.guardian
+            else None
+        )
+        agent = (
+            find_or_create_identity(session, self.vault, checked.agent, sign_up.agent.name, at=at)
+            if checked.agent and sign_up.agent
+            else None
+        )
+        subscriber = Subscriber(
+            msisdn=checked.msisdn,
+            enterprise_id=checked.enterprise.id,
+            identity_id=holder.id,
+            status=SubscriberStatus.ACTIVE.value,
+            activated_at=at,
+            outlet_id=checked.outlet.id,
+            verification_method=sign_up.verification_method,
+            face_score=sign_up.face_score,
+            guardian_identity_id=guardian.id if guardian else None,
+            agent_identity_id=agent.id if agent else None,
+        )
+        session.add(subscriber)
+        session.flush()
+        session.add(
+            Verification(
+                subscriber_id=subscriber.id,
+                purpose=event.value,
+                method=sign_up.verification_method,
+                face_score=sign_up.face_score,
+                outlet_id=checked.outlet.id,
+                verified_at=at,
+            )
+        )
+        record_event(session, subscriber, event, at=at, actor=actor)
+        task = self._review_many_cards(session, subscriber, holder.id, at=at)
+        return Registration(subscriber, task)
+
+    def _review_many_cards(
+        self, session: Session, subscriber: Subscriber, identity_id: int, *, at: datetime
+    ) -> ReviewTask | None:
+        threshold = self.policy.at(local_date(at)).national_card_review_threshold
+        if threshold is None:
+            return None
+        held = rules.live_cards(session, subscriber.identity)
+        if held <= threshold:
+            return None
+        task = ReviewTask(
+            kind="card_count_review",
+            enterprise_id=subscriber.enterprise_id,
+            subscriber_id=subscriber.id,
+            identity_id=identity_id,
+            reason=f"the holder has {held} live cards market-wide (review above {threshold})",
+            status="open",
+            created_at=at,
+        )
+        session.add(task)
+        session.flush()
+        return task
+
+    def register(self, session: Session, sign_up: SignUp, *, actor: str) -> Registration:
+        """Sign a new subscriber up; raises :class:`RegistrationRefused` naming the broken rule."""
+        checked = self._check(session, sign_up, transfer=False)
+        return self._activate(
+            session, checked, sign_up, actor=actor, event=LifecycleEventKind.ACTIVATED
+        )
+
+    def transfer(self, session: Session, sign_up: SignUp, *, actor: str) -> Registration:
+        """Hand a live number to a new holder: a full re-registration of the new holder.
+
+        The old holder's period ends as cancelled history (its identity data then runs the
+        retention clock); the new holder's period starts with its own verification.
+        """
+        checked = self._check(session, sign_up, transfer=True)
+        old = live_subscriber(session, checked.msisdn, checked.enterprise)
+        new_holder = find_identity(session, self.vault, checked.holder)
+        if new_holder is not None and old.identity_id == new_holder.id:
+            raise RegistrationRefused("the new holder is the current holder", code="same_holder")
+        old.status = SubscriberStatus.CANCELLED.value
+        old.cancelled_at = checked.at
+        record_event(session, old, LifecycleEventKind.TRANSFERRED_OUT, at=checked.at, actor=actor)
+        session.flush()
+        return self._activate(
+            session, checked, sign_up, actor=actor, event=LifecycleEventKind.TRANSFERRED_IN
+        )

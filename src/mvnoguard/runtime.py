@@ -1,0 +1,50 @@
+"""The running application's parts, built once from :class:`Settings` and handed to services.
+
+One ``Runtime`` per process (CLI invocation or API server): the home folder, the OLTP store
+(migrated on first use), the vault and the policy. Nothing here is global.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from mvnoguard.config import Settings
+from mvnoguard.domain.policy import Policy
+from mvnoguard.identity.vault import KeyRing, PiiVault
+from mvnoguard.policy import load_policy
+from mvnoguard.registry.lifecycle import Lifecycle
+from mvnoguard.registry.registration import RegistrationService
+from mvnoguard.storage.database import Database, open_database
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+
+    def __post_init__(self) -> None:
+        self.settings.ensure_home()
+
+    @cached_property
+    def database(self) -> Database:
+        return open_database(self.settings.resolved_database_url)
+
+    @cached_property
+    def vault(self) -> PiiVault:
+        return PiiVault(KeyRing.from_settings(self.settings))
+
+    @cached_property
+    def policy(self) -> Policy:
+        return load_policy(self.settings.policy_file)
+
+    @cached_property
+    def registration(self) -> RegistrationService:
+        return RegistrationService(self.vault, self.policy)
+
+    @cached_property
+    def lifecycle(self) -> Lifecycle:
+        return Lifecycle(self.policy)
+
+    def close(self) -> None:
+        if "database" in self.__dict__:
+            self.database.dispose()

@@ -1,0 +1,1 @@
+"""The OLTP store: SQLAlchemy models, engine set-up and Alembic migrations."""

@@ -1,0 +1,223 @@
+"""Database rows of the OLTP store (SQLAlchemy 2 declarative models).
+
+These are storage shapes only: services convert them to domain objects or API answers. Identity
+numbers and names are never stored in clear: ``Identity`` keeps AES-GCM ciphertexts, a keyed
+token for look-ups and counting, and the masked form for display. Lifecycle events and the
+audit log are append-only: nothing in the package updates or deletes their rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC out, on SQLite (which forgets zones) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Enterprise(Base):
+    __tablename__ = "enterprises"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    host_network: Mapped[str] = mapped_column(String(16))
+    approved_on: Mapped[date | None] = mapped_column(Date)
+    license_no: Mapped[str | None] = mapped_column(String(64))
+
+    blocks: Mapped[list[NumberBlock]] = relationship(back_populates="enterprise")
+
+
+class NumberBlock(Base):
+    """An inclusive range of 11-digit numbers allocated to an enterprise."""
+
+    __tablename__ = "number_blocks"
+    __table_args__ = (Index("ix_number_blocks_range", "first_number", "last_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    first_number: Mapped[str] = mapped_column(String(11))
+    last_number: Mapped[str] = mapped_column(String(11))
+
+    enterprise: Mapped[Enterprise] = relationship(back_populates="blocks")
+
+
+class Outlet(Base):
+    """A point of sale: the enterprise's own shop, an authorised agent, or an online channel."""
+
+    __tablename__ = "outlets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str | None] = mapped_column(String(6))
+    authorized: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when the outlet was authorised by another agent rather than the enterprise itself.
+    delegated_by: Mapped[str | None] = mapped_column(String(64))
+    blacklisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    blacklist_reason: Mapped[str | None] = mapped_column(Text)
+
+    enterprise: Mapped[Enterprise] = relationship()
+
+
+class Identity(Base):
+    """One identity document holder. Clear text lives only inside the ciphertexts."""
+
+    __tablename__ = "identities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    doc_type: Mapped[str] = mapped_column(String(16))
+    number_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    name_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    nationality: Mapped[str | None] = mapped_column(String(3))
+    number_masked: Mapped[str] = mapped_column(String(32))
+    name_masked: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Subscriber(Base):
+    """One holder's period on one number: a transfer ends one row and starts another."""
+
+    __tablename__ = "subscribers"
+    __table_args__ = (
+        # A number has at most one live holder; cancelled rows are history.
+        Index(
+            "uq_subscribers_live_msisdn",
+            "msisdn",
+            unique=True,
+            sqlite_where=text("status <> 'cancelled'"),
+            postgresql_where=text("status <> 'cancelled'"),
+        ),
+        Index("ix_subscribers_enterprise_identity", "enterprise_id", "identity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    msisdn: Mapped[str] = mapped_column(String(11), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    activated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outlet_id: Mapped[int | None] = mapped_column(ForeignKey("outlets.id"))
+    verification_method: Mapped[str] = mapped_column(String(16))
+    face_score: Mapped[float | None] = mapped_column(Float)
+    guardian_identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))
+    agent_identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))
+    reverify_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    enterprise: Mapped[Enterprise] = relationship()
+    outlet: Mapped[Outlet | None] = relationship()
+    identity: Mapped[Identity | None] = relationship(foreign_keys=[identity_id])
+    guardian: Mapped[Identity | None] = relationship(foreign_keys=[guardian_identity_id])
+    agent: Mapped[Identity | None] = relationship(foreign_keys=[agent_identity_id])
+
+
+class Verification(Base):
+    """Evidence of one identity verification (sign-up, re-verification, transfer)."""
+
+    __tablename__ = "verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))
+    face_score: Mapped[float | None] = mapped_column(Float)
+    outlet_id: Mapped[int | None] = mapped_column(ForeignKey("outlets.id"))
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LifecycleEvent(Base):
+    """Append-only history of a subscriber: activation, suspensions, transfer, cancellation."""
+
+    __tablename__ = "lifecycle_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), index=True)
+    msisdn: Mapped[str] = mapped_column(String(11), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class ReviewTask(Base):
+    """Work an enterprise must do: review a many-card holder, re-verify, answer a dispute."""
+
+    __tablename__ = "review_tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id"))
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """Hash-chained, append-only record of every write and every access to identity data."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48))
+    subject: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[str | None] = mapped_column(Text)
+    # Unique: two entries can never claim the same predecessor, so the chain cannot fork.
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,82 @@
+"""Shared fixtures: a migrated store on SQLite and on PostgreSQL, a vault, the policy.
+
+The PostgreSQL store is a fresh database per test session on the server named by
+``MVNOGUARD_TEST_POSTGRES_URL`` (default: the local server, user postgres, database test),
+dropped afterwards. Without a server the PostgreSQL cases skip, except under ``CI=true``,
+where a missing server fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from mvnoguard.domain.policy import Policy
+from mvnoguard.identity.vault import KeyRing, PiiVault
+from mvnoguard.policy import load_policy
+from mvnoguard.storage.database import Database, open_database
+
+POSTGRES_URL = os.environ.get(
+    "MVNOGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def skip_or_fail(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: nothing may skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"mvnoguard_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError:
+        admin.dispose()
+        skip_or_fail("no PostgreSQL server at MVNOGUARD_TEST_POSTGRES_URL")
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _empty_tables(database: Database) -> None:
+    from mvnoguard.storage.models import Base
+
+    with database.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty store on each backend."""
+    if request.param == "sqlite":
+        db = open_database(f"sqlite:///{tmp_path / 'store.db'}")
+    else:
+        db = open_database(request.getfixturevalue("postgres_url"))
+        _empty_tables(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def vault() -> PiiVault:
+    return PiiVault(KeyRing.generate())
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    return load_policy()

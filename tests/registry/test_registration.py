@@ -1,0 +1,192 @@
+"""Sign-ups under the real-name rules, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from mvnoguard.domain.subscribers import HostNetwork, OutletKind
+from mvnoguard.errors import InvalidInput, NotFound, RegistrationRefused
+from mvnoguard.registry import catalog
+from mvnoguard.registry.registration import RegistrationService, SignUp
+from mvnoguard.registry.rules import PresentedDocument
+from mvnoguard.storage.database import Database
+from mvnoguard.storage.models import Identity, ReviewTask, Subscriber, Verification
+from tests.registry.builders import holder, ric, row_counts, sign_up
+
+
+def register(market: Database, service: RegistrationService, request: SignUp) -> Subscriber:
+    with market.transaction() as session:
+        return service.register(session, request, actor="test").subscriber
+
+
+def assert_refused(
+    market: Database, service: RegistrationService, request: SignUp, code: str
+) -> RegistrationRefused:
+    before = row_counts(market)
+    with pytest.raises(RegistrationRefused) as caught:
+        register(market, service, request)
+    assert caught.value.code == code
+    assert row_counts(market) == before, "a refused sign-up must leave the store unchanged"
+    return caught.value
+
+
+def test_lawful_sign_up_stores_encrypted_identity_and_evidence(
+    market: Database, service: RegistrationService
+) -> None:
+    subscriber = register(market, service, sign_up("17090000001"))
+    with market.transaction() as session:
+        identity = session.get(Identity, subscriber.identity_id)
+        assert identity is not None
+        assert identity.number_masked == "1101**********" + ric()[-4:]
+        assert identity.name_masked == "王**"
+        assert identity.number_ciphertext is not None
+        assert ric().encode() not in identity.number_ciphertext
+        evidence = session.scalars(select(Verification)).all()
+        assert [(v.method, v.face_score, v.purpose) for v in evidence] == [
+            ("reader", 0.91, "activated")
+        ]
+        assert service.vault.decrypt(identity.number_ciphertext, context="doc_number") == ric()
+
+
+def test_sixth_card_refused_at_one_enterprise_and_accepted_at_another(
+    market: Database, service: RegistrationService
+) -> None:
+    for i in range(5):
+        register(market, service, sign_up(f"1709000010{i}"))
+    refusal = assert_refused(market, service, sign_up("17090000200"), "card_limit_exceeded")
+    assert refusal.details["held"] == 5
+    other = register(
+        market, service, sign_up("17000000001", enterprise_code="E02", outlet_code="E02-OWN")
+    )
+    assert other.status == "active"
+
+
+def test_cancelled_cards_do_not_count_towards_the_limit(
+    market: Database, service: RegistrationService, lifecycle: Any
+) -> None:
+    for i in range(5):
+        register(market, service, sign_up(f"1709000010{i}"))
+    with market.transaction() as session:
+        lifecycle.cancel(
+            session, "17090000100", reason="holder left", at=sign_up("x").at, actor="t"
+        )
+    assert register(market, service, sign_up("17090000200")).status == "active"
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"verification_method": "manual"}, "manual_entry_forbidden"),
+        ({"verification_method": "none"}, "verification_missing"),
+        ({"face_score": 0.79}, "face_check_failed"),
+        ({"face_score": None}, "face_check_failed"),
+        ({"outlet_code": "E01-AGT", "face_score": 0.5}, "face_check_failed"),
+        ({"holder": holder(birth="20050101")}, "minor_without_guardian"),
+        ({"msisdn": "17000000500"}, "number_outside_blocks"),
+        ({"msisdn": "13800138000"}, "number_outside_blocks"),
+        ({"outlet_code": "E01-BAD"}, "outlet_blacklisted"),
+        ({"outlet_code": "E01-NOAUTH"}, "unauthorized_outlet"),
+        ({"outlet_code": "E02-OWN"}, "unauthorized_outlet"),
+        ({"outlet_code": "NOWHERE"}, "unauthorized_outlet"),
+        ({"outlet_code": "E01-SUB"}, "sub_delegated_outlet"),
+        ({"holder": PresentedDocument("RIC", ric()[:-1] + "0")}, "invalid_document"),
+        ({"holder": PresentedDocument("RIC", "110101900307123")}, "invalid_document"),
+        ({"holder": PresentedDocument("DRIVING", "12345")}, "document_type_not_accepted"),
+        ({"holder": PresentedDocument("PASSPORT", "E1234567", "USA")}, "birth_date_missing"),
+        (
+            {"holder": holder(birth="20050101"), "guardian": PresentedDocument("RIC", "123")},
+            "invalid_guardian_document",
+        ),
+        ({"agent": PresentedDocument("HKMO", "X123")}, "invalid_agent_document"),
+    ],
+)
+def test_each_rule_refuses_with_its_own_code(
+    market: Database, service: RegistrationService, changes: dict[str, Any], code: str
+) -> None:
+    changes = {"msisdn": "17090000001", **changes}
+    assert_refused(market, service, sign_up(**changes), code)
+
+
+def test_invalid_document_names_the_validator_reason(
+    market: Database, service: RegistrationService
+) -> None:
+    request = sign_up("17090000001", holder=PresentedDocument("RIC", "110101900307123"))
+    refusal = assert_refused(market, service, request, "invalid_document")
+    assert refusal.details["reason"] == "first_generation_card"
+
+
+def test_online_sign_up_needs_no_face_score_and_threshold_is_inclusive(
+    market: Database, service: RegistrationService
+) -> None:
+    online = sign_up(
+        "17090000001", outlet_code="E01-WEB", face_score=None, verification_method="online"
+    )
+    assert register(market, service, online).status == "active"
+    at_threshold = sign_up("17090000002", face_score=0.80)
+    assert register(market, service, at_threshold).face_score == 0.80
+
+
+def test_minor_with_guardian_records_both_documents(
+    market: Database, service: RegistrationService
+) -> None:
+    guardian = PresentedDocument(
+        "RIC", ric(region="440106", birth="19750612", sequence=789), name="李建国"
+    )
+    minor = sign_up("17090000001", holder=holder(birth="20050101", name="李想"), guardian=guardian)
+    subscriber = register(market, service, minor)
+    assert subscriber.guardian_identity_id is not None
+    assert subscriber.guardian_identity_id != subscriber.identity_id
+
+
+def test_agent_registration_records_both_documents(
+    market: Database, service: RegistrationService
+) -> None:
+    agent = PresentedDocument("HKMO", "H12345678", name="陈大文")
+    subscriber = register(market, service, sign_up("17090000001", agent=agent))
+    with market.transaction() as session:
+        recorded = session.get(Identity, subscriber.agent_identity_id)
+        assert recorded is not None and recorded.doc_type == "HKMO"
+
+
+def test_number_in_use_and_unknown_enterprise(
+    market: Database, service: RegistrationService
+) -> None:
+    register(market, service, sign_up("17090000001"))
+    assert_refused(market, service, sign_up("17090000001", holder=holder(7)), "number_in_use")
+    with pytest.raises(NotFound) as caught:
+        register(market, service, sign_up("17090000002", enterprise_code="E99"))
+    assert caught.value.code == "unknown_enterprise"
+    with pytest.raises(InvalidInput) as bad_number:
+        register(market, service, sign_up("not-a-number"))
+    assert bad_number.value.code == "invalid_number"
+
+
+def test_many_cards_market_wide_raise_a_review_task(
+    market: Database, service: RegistrationService
+) -> None:
+    for i in range(5):
+        register(market, service, sign_up(f"1709000010{i}"))
+    for i in range(5):
+        register(
+            market, service, sign_up(f"1700000010{i}", enterprise_code="E02", outlet_code="E02-OWN")
+        )
+    with market.transaction() as session:
+        assert session.scalars(select(ReviewTask)).all() == []
+        catalog.upsert_enterprise(
+            session, catalog.EnterpriseSpec("E03", "三号通信", HostNetwork.MOBILE), actor="test"
+        )
+        catalog.add_block(session, "E03", "17050000000", "17050009999", actor="test")
+        catalog.upsert_outlet(
+            session, catalog.OutletSpec("E03-OWN", "E03", OutletKind.OWN), actor="test"
+        )
+    eleventh = sign_up("17050000001", enterprise_code="E03", outlet_code="E03-OWN")
+    with market.transaction() as session:
+        registration = service.register(session, eleventh, actor="test")
+        assert registration.subscriber.status == "active"
+        assert registration.review_task is not None
+        assert "11 live cards" in registration.review_task.reason
+        tasks = session.scalars(select(ReviewTask)).all()
+        assert [(t.kind, t.status) for t in tasks] == [("card_count_review", "open")]
