@@ -387,3 +387,36 @@ def retention_purge(ctx: typer.Context, at: AtOption = None) -> None:
     with rt.database.transaction() as session:
         purged = rt.lifecycle.purge_expired(session, at=_when(at), actor=ACTOR)
     typer.echo(f"{purged} identities purged")
+
+
+@registry_app.command("import")
+def registry_import(ctx: typer.Context, folder: Path) -> None:
+    """Load enterprises, number blocks, outlets and subscriber snapshots found in FOLDER."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mvnoguard.registry.bulk_import import import_registry
+
+    rt = runtime(ctx)
+    columns = (
+        TextColumn("importing"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.completed:,} rows"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task("rows", total=None, rate="")
+        started = utc_now()
+
+        def advance(rows: int) -> None:
+            bar.advance(task, rows)
+            seconds = max((utc_now() - started).total_seconds(), 1e-6)
+            done = bar.tasks[0].completed
+            bar.update(task, rate=f"{done / seconds:,.0f} rows/s")
+
+        summary = import_registry(
+            folder, home=rt.settings.home, database=rt.database, vault=rt.vault, progress=advance
+        )
+    for warning in summary.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    print_json(summary.__dict__)

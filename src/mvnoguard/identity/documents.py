@@ -74,6 +74,7 @@ __all__ = [
     "age_on",
     "mask_document_number",
     "parse_document_input",
+    "region_problem",
     "ric_check_character",
     "validate_document",
     "validate_line",
@@ -201,7 +202,7 @@ def _region_last_years(code6: str) -> tuple[int | None, ...] | None:
     return tuple(last_years)
 
 
-def _region_problem(code6: str, birth_year: int) -> str | None:
+def region_problem(code6: str, birth_year: int) -> str | None:
     """``unknown_region``, ``region_abolished_before_birth`` or None when the code is fine.
 
     Unlike ``stdnum.cn.ric``, a code created *after* the birth year is fine: a number keeps
@@ -251,7 +252,7 @@ def _validate_ric(number: str, today: date) -> DocumentCheck:
     born = _mod11_birth_date(number, today)
     if isinstance(born, str):
         return _check(DocType.RIC, born, number)
-    problem = _region_problem(number[:6], born.year)
+    problem = region_problem(number[:6], born.year)
     if problem is not None:
         return _check(DocType.RIC, problem, number)
     return _check(DocType.RIC, "ok", number, birth_date=born)

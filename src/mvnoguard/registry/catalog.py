@@ -48,6 +48,10 @@ def get_enterprise(session: Session, code: str) -> Enterprise:
     return enterprise
 
 
+def enterprise_codes(session: Session) -> set[str]:
+    return set(session.scalars(select(Enterprise.code)))
+
+
 def upsert_enterprise(session: Session, spec: EnterpriseSpec, *, actor: str) -> Enterprise:
     enterprise = session.scalar(select(Enterprise).where(Enterprise.code == spec.code))
     if enterprise is None:

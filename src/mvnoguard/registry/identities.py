@@ -50,6 +50,7 @@ def find_or_create_identity(
         session.add(identity)
     if identity.number_ciphertext is None:
         identity.number_ciphertext = vault.encrypt(check.number, context=NUMBER_CONTEXT)
+        identity.number_masked = mask_number(check.number)  # was "(purged)" after a purge
         identity.purged_at = None
     if name and identity.name_ciphertext is None:
         identity.name_ciphertext = vault.encrypt(name, context=NAME_CONTEXT)

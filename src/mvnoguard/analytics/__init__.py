@@ -1,0 +1,1 @@
+"""The portable pipelines over big record files (registry snapshots, calls, messages)."""

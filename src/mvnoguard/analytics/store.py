@@ -1,0 +1,88 @@
+"""The imported registry: validated, encrypted subscriber snapshots as Parquet under the home.
+
+``mvnoguard registry import`` writes one Parquet file per enterprise snapshot under
+``HOME/registry/subscribers/``; the audit and the statistics read them. Identity numbers and
+names exist here only as AES-GCM ciphertexts (``*_ct``), keyed tokens and masked forms. What
+the rules need is kept as facts computed at import: the document check code, the holder's age
+on the activation date. Reference tables (enterprises, blocks, outlets) are written beside
+them as Parquet too, so the pipelines read one folder on any engine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+SUBSCRIBERS = pa.schema(
+    [
+        ("msisdn", pa.string()),
+        ("enterprise_code", pa.string()),
+        ("status", pa.string()),
+        ("activated_at", pa.timestamp("us", tz="UTC")),
+        ("activated_on", pa.date32()),  # Beijing date of activation: the rules' date
+        ("cancelled_at", pa.timestamp("us", tz="UTC")),
+        ("doc_type", pa.string()),  # null: no document recorded (unregistered)
+        ("doc_check", pa.string()),  # validation code, "ok" when valid; null when no document
+        ("doc_token", pa.string()),  # keyed token of (doc_type, number); null when no document
+        ("doc_number_ct", pa.binary()),
+        ("doc_masked", pa.string()),
+        ("name_ct", pa.binary()),
+        ("name_masked", pa.string()),
+        ("nationality", pa.string()),
+        ("holder_age", pa.int16()),  # full years on activated_on; null when unknown
+        ("verification_method", pa.string()),
+        ("face_score", pa.float64()),
+        ("outlet_code", pa.string()),
+        ("guardian_doc_type", pa.string()),
+        ("guardian_token", pa.string()),
+        ("guardian_number_ct", pa.binary()),
+        ("agent_doc_type", pa.string()),
+        ("agent_token", pa.string()),
+        ("agent_number_ct", pa.binary()),
+        ("source_file", pa.string()),
+        ("source_row", pa.int64()),
+    ]
+)
+
+ENTERPRISES = pa.schema(
+    [
+        ("enterprise_code", pa.string()),
+        ("name", pa.string()),
+        ("host_network", pa.string()),
+        ("approved_on", pa.date32()),
+        ("license_no", pa.string()),
+    ]
+)
+
+NUMBER_BLOCKS = pa.schema(
+    [("enterprise_code", pa.string()), ("first_number", pa.string()), ("last_number", pa.string())]
+)
+
+OUTLETS = pa.schema(
+    [
+        ("outlet_code", pa.string()),
+        ("enterprise_code", pa.string()),
+        ("kind", pa.string()),
+        ("region_code", pa.string()),
+        ("authorized", pa.bool_()),
+    ]
+)
+
+
+class RegistryStore:
+    """Where the imported registry lives under a home folder."""
+
+    def __init__(self, home: Path) -> None:
+        self.root = home / "registry"
+
+    @property
+    def subscribers_dir(self) -> Path:
+        return self.root / "subscribers"
+
+    def reference(self, table: str) -> Path:
+        """``enterprises``, ``number_blocks`` or ``outlets``."""
+        return self.root / f"{table}.parquet"
+
+    def subscriber_files(self) -> list[Path]:
+        return sorted(self.subscribers_dir.glob("*.parquet"))

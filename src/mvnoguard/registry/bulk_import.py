@@ -1,0 +1,412 @@
+"""``mvnoguard registry import DIR``: reference tables and subscriber snapshots into the store.
+
+Reference tables (enterprises, number blocks, outlets) go to the OLTP store, where sign-ups are
+checked against them, and beside the snapshots as Parquet for the pipelines. Subscriber
+snapshots are streamed batch by batch (files larger than memory are fine), typed and checked,
+encrypted, and written as one Parquet file per enterprise. Every bad row goes to a quarantine
+CSV under ``HOME/quarantine/`` with file, row, field, code and reason (never identity data);
+good rows all load. A manifest of file digests makes a second import of the same files a
+no-op, and a newer snapshot of an enterprise replaces its older one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mvnoguard.analytics import store as schemas
+from mvnoguard.analytics.contract_files import (
+    RowProblem,
+    columns_of,
+    file_digest,
+    find_files,
+    read_batches,
+)
+from mvnoguard.analytics.store import RegistryStore
+from mvnoguard.analytics.typing_checks import as_text
+from mvnoguard.domain.subscribers import HostNetwork, OutletKind
+from mvnoguard.errors import DataFileError, MvnoguardError
+from mvnoguard.identity.vault import PiiVault
+from mvnoguard.registry import catalog
+from mvnoguard.registry.snapshot_rows import OPTIONAL, REQUIRED, prepare
+from mvnoguard.storage.database import Database
+
+ACTOR = "registry-import"
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ImportSummary:
+    files_imported: list[str] = field(default_factory=list)
+    files_skipped: list[str] = field(default_factory=list)  # already imported, unchanged
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    enterprises_replaced: list[str] = field(default_factory=list)
+    enterprises_kept_newer: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    quarantine_file: str | None = None
+
+
+class _Quarantine:
+    def __init__(self, folder: Path, started: datetime) -> None:
+        self.path = folder / f"import-{started:%Y%m%dT%H%M%S%f}.csv"
+        self.count = 0
+        self._rows: set[tuple[str, int]] = set()
+        self._problems: list[RowProblem] = []
+
+    def add(self, problems: list[RowProblem]) -> None:
+        for problem in problems:
+            self._rows.add((problem.file, problem.row))
+        self._problems.extend(problems)
+
+    @property
+    def rows(self) -> int:
+        return len(self._rows)
+
+    def write(self) -> str | None:
+        if not self._problems:
+            return None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["file", "row", "field", "code", "reason"])
+            for p in sorted(self._problems, key=lambda p: (p.file, p.row, p.field)):
+                writer.writerow([p.file, p.row, p.field, p.code, p.reason])
+        return str(self.path)
+
+
+def _load_manifest(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {"files": {}, "enterprises": {}}
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _save_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _read_reference(
+    path: Path, required: tuple[str, ...], quarantine: _Quarantine
+) -> list[dict[str, str | None]]:
+    names = columns_of(path)
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise DataFileError(
+            f"{path.name}: missing column(s) {', '.join(missing)}", field=missing[0]
+        )
+    rows: list[dict[str, str | None]] = []
+    for batch in read_batches(path):
+        quarantine.add(batch.problems)
+        table = batch.table
+        columns = {
+            name: as_text(table.column(name)).to_pylist()
+            for name in required
+            if name in table.column_names
+        }
+        extra = {
+            name: as_text(table.column(name)).to_pylist()
+            for name in table.column_names
+            if name not in required
+        }
+        for i, source_row in enumerate(table.column("source_row").to_pylist()):
+            row: dict[str, str | None] = {k: v[i] for k, v in columns.items()}
+            row.update({k: v[i] for k, v in extra.items()})
+            row["_row"] = str(source_row)
+            rows.append(row)
+    return rows
+
+
+def _bad(
+    quarantine: _Quarantine,
+    path: Path,
+    row: dict[str, str | None],
+    fld: str,
+    code: str,
+    reason: str,
+) -> None:
+    quarantine.add([RowProblem(path.name, int(row["_row"] or 0), fld, code, reason)])
+
+
+def _import_reference(
+    folder: Path, database: Database, registry: RegistryStore, quarantine: _Quarantine
+) -> set[str]:
+    """Load the three reference tables; returns the enterprise codes known afterwards."""
+    enterprises: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = []
+    outlets: list[dict[str, Any]] = []
+    with database.transaction() as session:
+        for path in find_files(folder, "enterprises"):
+            for row in _read_reference(
+                path, ("enterprise_code", "name", "host_network"), quarantine
+            ):
+                try:
+                    approved_text = row.get("approved_on")
+                    approved = date.fromisoformat(approved_text) if approved_text else None
+                    spec = catalog.EnterpriseSpec(
+                        str(row["enterprise_code"]),
+                        str(row["name"]),
+                        HostNetwork(str(row["host_network"]).lower()),
+                        approved,
+                        row.get("license_no"),
+                    )
+                except ValueError as exc:
+                    _bad(quarantine, path, row, "", "bad_value", str(exc))
+                    continue
+                if not row["enterprise_code"] or not row["name"]:
+                    _bad(
+                        quarantine,
+                        path,
+                        row,
+                        "enterprise_code",
+                        "missing_value",
+                        "code and name are required",
+                    )
+                    continue
+                catalog.upsert_enterprise(session, spec, actor=ACTOR)
+                enterprises.append(
+                    {
+                        "enterprise_code": spec.code,
+                        "name": spec.name,
+                        "host_network": spec.host_network.value,
+                        "approved_on": spec.approved_on,
+                        "license_no": spec.license_no,
+                    }
+                )
+        for path in find_files(folder, "number_blocks"):
+            for row in _read_reference(
+                path, ("enterprise_code", "first_number", "last_number"), quarantine
+            ):
+                try:
+                    catalog.add_block(
+                        session,
+                        str(row["enterprise_code"]),
+                        str(row["first_number"]),
+                        str(row["last_number"]),
+                        actor=ACTOR,
+                    )
+                except MvnoguardError as exc:
+                    _bad(quarantine, path, row, exc.field or "", exc.code, exc.message)
+                    continue
+                blocks.append(
+                    {k: row[k] for k in ("enterprise_code", "first_number", "last_number")}
+                )
+        for path in find_files(folder, "outlets"):
+            for row in _read_reference(
+                path, ("outlet_code", "enterprise_code", "kind", "authorized"), quarantine
+            ):
+                authorized = (row.get("authorized") or "").lower()
+                if authorized not in ("true", "false"):
+                    _bad(
+                        quarantine,
+                        path,
+                        row,
+                        "authorized",
+                        "bad_value",
+                        "authorized must be true or false",
+                    )
+                    continue
+                try:
+                    spec_o = catalog.OutletSpec(
+                        str(row["outlet_code"]),
+                        str(row["enterprise_code"]),
+                        OutletKind(str(row["kind"]).lower()),
+                        row.get("region_code"),
+                        authorized == "true",
+                    )
+                    catalog.upsert_outlet(session, spec_o, actor=ACTOR)
+                except ValueError:
+                    _bad(
+                        quarantine,
+                        path,
+                        row,
+                        "kind",
+                        "bad_value",
+                        "kind must be own, agent or online",
+                    )
+                    continue
+                except MvnoguardError as exc:
+                    _bad(quarantine, path, row, exc.field or "", exc.code, exc.message)
+                    continue
+                outlets.append(
+                    {
+                        "outlet_code": spec_o.code,
+                        "enterprise_code": spec_o.enterprise_code,
+                        "kind": spec_o.kind.value,
+                        "region_code": spec_o.region_code,
+                        "authorized": spec_o.authorized,
+                    }
+                )
+        known = catalog.enterprise_codes(session)
+    registry.root.mkdir(parents=True, exist_ok=True)
+    for table, schema, rows in (
+        ("enterprises", schemas.ENTERPRISES, enterprises),
+        ("number_blocks", schemas.NUMBER_BLOCKS, blocks),
+        ("outlets", schemas.OUTLETS, outlets),
+    ):
+        if rows or not registry.reference(table).exists():
+            pq.write_table(pa.Table.from_pylist(rows, schema=schema), registry.reference(table))
+    return known
+
+
+def import_registry(
+    folder: Path,
+    *,
+    home: Path,
+    database: Database,
+    vault: PiiVault,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    if not folder.is_dir():
+        raise DataFileError(f"{folder} is not a folder", field="DIR")
+    started = datetime.now(UTC)
+    registry = RegistryStore(home)
+    quarantine = _Quarantine(home / "quarantine", started)
+    summary = ImportSummary()
+    enterprises = _import_reference(folder, database, registry, quarantine)
+    manifest_path = registry.root / "manifest.json"
+    manifest = _load_manifest(manifest_path)
+    staging = registry.root / "staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    writers: dict[str, pq.ParquetWriter] = {}
+    new_digests: dict[str, str] = {}
+    try:
+        for path in find_files(folder, "subscribers"):
+            digest = file_digest(path)
+            if digest in manifest["files"]:
+                summary.files_skipped.append(path.name)
+                continue
+            names = columns_of(path)
+            missing = [c for c in REQUIRED if c not in names]
+            if missing:
+                raise DataFileError(
+                    f"{path.name}: missing column(s) {', '.join(missing)}", field=missing[0]
+                )
+            unknown = sorted(set(names) - set(REQUIRED) - set(OPTIONAL))
+            if unknown:
+                summary.warnings.append(
+                    f"{path.name}: ignored unknown column(s) {', '.join(unknown)}"
+                )
+            for batch in read_batches(path):
+                quarantine.add(batch.problems)
+                prepared = prepare(
+                    batch.table,
+                    file_name=path.name,
+                    enterprises=enterprises,
+                    vault=vault,
+                    now=started,
+                )
+                quarantine.add(prepared.problems)
+                for code in set(prepared.table.column("enterprise_code").to_pylist()):
+                    part = prepared.table.filter(
+                        pa.compute.equal(prepared.table.column("enterprise_code"), code)
+                    )
+                    if code not in writers:
+                        writers[code] = pq.ParquetWriter(
+                            staging / f"{code}.parquet", schemas.SUBSCRIBERS
+                        )
+                    writers[code].write_table(part)
+                if progress:
+                    progress(batch.table.num_rows)
+            new_digests[digest] = path.name
+            summary.files_imported.append(path.name)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    registry.subscribers_dir.mkdir(parents=True, exist_ok=True)
+    for code in sorted(writers):
+        _merge_snapshot(code, staging / f"{code}.parquet", registry, manifest, quarantine, summary)
+    shutil.rmtree(staging, ignore_errors=True)
+    manifest["files"].update(new_digests)
+    _save_manifest(manifest_path, manifest)
+    summary.rows_quarantined = quarantine.rows
+    summary.quarantine_file = quarantine.write()
+    return summary
+
+
+_DEDUPE = """
+WITH staged AS (SELECT * FROM read_parquet($staged)),
+first_copies AS (
+  SELECT *, row_number() OVER (
+    PARTITION BY msisdn, activated_at ORDER BY source_file, source_row) AS same_rank
+  FROM staged),
+ranked AS (
+  SELECT *, row_number() OVER (
+    PARTITION BY msisdn, same_rank = 1 AND status <> 'cancelled'
+    ORDER BY activated_at DESC, source_file DESC, source_row DESC) AS live_rank
+  FROM first_copies)
+SELECT * EXCLUDE (same_rank, live_rank),
+  CASE WHEN same_rank > 1 THEN 'duplicate_row'
+       WHEN status <> 'cancelled' AND live_rank > 1 THEN 'duplicate_live_number' END AS duplicate
+FROM ranked
+"""
+
+
+def _merge_snapshot(
+    code: str,
+    staged: Path,
+    registry: RegistryStore,
+    manifest: dict[str, Any],
+    quarantine: _Quarantine,
+    summary: ImportSummary,
+) -> None:
+    """Replace an enterprise's snapshot with the staged one, unless the stored one is newer."""
+    con = duckdb.connect()
+    try:
+        as_of_row = con.execute(
+            "SELECT max(greatest(activated_at, coalesce(cancelled_at, activated_at)))::VARCHAR, "
+            "count(*) FROM read_parquet($p)",
+            {"p": str(staged)},
+        ).fetchone()
+        assert as_of_row is not None
+        as_of, rows = as_of_row
+        previous = manifest["enterprises"].get(code)
+        if previous and previous["as_of"] and as_of and as_of < previous["as_of"]:
+            summary.enterprises_kept_newer.append(code)
+            summary.warnings.append(
+                f"{code}: the stored snapshot (to {previous['as_of']}) is newer; kept it"
+            )
+            return
+        duplicates = con.execute(
+            f"SELECT source_file, source_row, duplicate FROM ({_DEDUPE}) "
+            "WHERE duplicate IS NOT NULL",
+            {"staged": str(staged)},
+        ).fetchall()
+        quarantine.add(
+            [
+                RowProblem(f, r, "msisdn", d, "the same number appears again in the snapshot")
+                for f, r, d in duplicates
+            ]
+        )
+        target = registry.subscribers_dir / f"{code}.parquet"
+        tmp = target.with_suffix(".tmp")
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (duplicate) FROM ({_DEDUPE}) WHERE duplicate IS NULL "
+            f"ORDER BY activated_at, msisdn) TO '{_sql_path(tmp)}' "
+            "(FORMAT parquet, COMPRESSION zstd)",
+            {"staged": str(staged)},
+        )
+    finally:
+        con.close()
+    tmp.replace(target)
+    loaded = rows - len(duplicates)
+    summary.rows_loaded += loaded
+    summary.enterprises_replaced.append(code)
+    manifest["enterprises"][code] = {"as_of": as_of, "rows": loaded}
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")

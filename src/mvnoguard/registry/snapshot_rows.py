@@ -1,0 +1,307 @@
+"""Turning one batch of a subscriber snapshot into rows of the imported registry.
+
+Typing faults (an unreadable number, date, status...) make a row *bad*: it goes to quarantine
+with every reason found, and the rest of the batch is kept. A document that fails its rules is
+not a bad row but an audit finding: the row is kept with its check code. Identity numbers and
+names leave this module only as ciphertexts, tokens and masked forms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mvnoguard.analytics import store
+from mvnoguard.analytics.contract_files import RowProblem
+from mvnoguard.analytics.typing_checks import as_text, parse_dates, parse_floats, parse_timestamps
+from mvnoguard.domain.calendar import CHINA_TZ
+from mvnoguard.domain.subscribers import SubscriberStatus, VerificationMethod
+from mvnoguard.identity.document_batches import check_documents
+from mvnoguard.identity.vault import PiiVault, mask_name, mask_number
+
+REQUIRED = ("msisdn", "enterprise_code", "status", "activated_at")
+OPTIONAL = (
+    "cancelled_at",
+    "doc_type",
+    "doc_number",
+    "name",
+    "birth_date",
+    "nationality",
+    "verification_method",
+    "face_score",
+    "outlet_code",
+    "guardian_doc_type",
+    "guardian_doc_number",
+    "agent_doc_type",
+    "agent_doc_number",
+)
+_STATUSES = pa.array([s.value for s in SubscriberStatus])
+_METHODS = pa.array([m.value for m in VerificationMethod])
+
+
+@dataclass
+class PreparedBatch:
+    table: pa.Table  # store.SUBSCRIBERS rows
+    problems: list[RowProblem]
+
+
+def _column(batch: pa.Table, name: str) -> pa.Array:
+    if name in batch.column_names:
+        return (
+            as_text(batch.column(name))
+            if name not in _TYPED
+            else batch.column(name).combine_chunks()
+        )
+    return pa.nulls(batch.num_rows, pa.string())
+
+
+_TYPED = {"activated_at", "cancelled_at", "birth_date", "face_score"}
+
+
+def _mask(values: pa.Array) -> NDArrayBool:
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+NDArrayBool = np.ndarray
+
+
+def prepare(
+    batch: pa.Table,
+    *,
+    file_name: str,
+    enterprises: set[str],
+    vault: PiiVault,
+    now: datetime,
+) -> PreparedBatch:
+    n = batch.num_rows
+    reasons: list[list[tuple[str, str, str]]] = [[] for _ in range(n)]
+
+    def flag(mask: NDArrayBool, field: str, code: str, reason: str) -> None:
+        for i in np.flatnonzero(mask):
+            reasons[i].append((field, code, reason))
+
+    msisdn = _column(batch, "msisdn")
+    msisdn = pc.replace_substring_regex(msisdn, r"^(\+86|0086)", "")
+    flag(
+        ~_mask(pc.match_substring_regex(msisdn, r"^1\d{10}$")),
+        "msisdn",
+        "bad_msisdn",
+        "not an 11-digit mobile number",
+    )
+    enterprise = _column(batch, "enterprise_code")
+    flag(
+        ~_mask(pc.is_in(enterprise, pa.array(sorted(enterprises), pa.string()))),
+        "enterprise_code",
+        "unknown_enterprise",
+        "no such enterprise in enterprises",
+    )
+    status = pc.utf8_lower(_column(batch, "status"))
+    flag(
+        ~_mask(pc.is_in(status, _STATUSES)),
+        "status",
+        "bad_status",
+        "status must be active, suspended_out, suspended or cancelled",
+    )
+    activated, bad = parse_timestamps(_column(batch, "activated_at"))
+    flag(
+        _mask(bad) | ~_mask(pc.is_valid(activated)),
+        "activated_at",
+        "bad_timestamp",
+        "missing or not an ISO 8601 timestamp of a real date",
+    )
+    flag(
+        _mask(pc.greater(activated, pa.scalar(now, pa.timestamp("us", tz="UTC")))),
+        "activated_at",
+        "future_timestamp",
+        "activated after the import",
+    )
+    cancelled, bad = parse_timestamps(_column(batch, "cancelled_at"))
+    flag(_mask(bad), "cancelled_at", "bad_timestamp", "not an ISO 8601 timestamp of a real date")
+    flag(
+        _mask(pc.and_(pc.equal(status, "cancelled"), pc.is_null(cancelled))),
+        "cancelled_at",
+        "missing_cancelled_at",
+        "a cancelled row needs cancelled_at",
+    )
+    flag(
+        _mask(pc.less(cancelled, activated)),
+        "cancelled_at",
+        "cancelled_before_activated",
+        "cancelled before it was activated",
+    )
+    birth_given, bad = parse_dates(_column(batch, "birth_date"))
+    flag(_mask(bad), "birth_date", "bad_date", "not a real YYYY-MM-DD date")
+    face, bad = parse_floats(_column(batch, "face_score"))
+    flag(
+        _mask(bad) | _mask(pc.or_(pc.less(face, 0.0), pc.greater(face, 1.0))),
+        "face_score",
+        "bad_face_score",
+        "face_score must be a number from 0 to 1",
+    )
+    method = pc.coalesce(pc.utf8_lower(_column(batch, "verification_method")), "none")
+    flag(
+        ~_mask(pc.is_in(method, _METHODS)),
+        "verification_method",
+        "bad_verification_method",
+        "verification_method must be reader, online, manual or none",
+    )
+    doc_type = pc.utf8_upper(_column(batch, "doc_type"))
+    doc_number = _column(batch, "doc_number")
+    flag(
+        _mask(pc.and_(pc.is_valid(doc_number), pc.is_null(doc_type))),
+        "doc_type",
+        "missing_doc_type",
+        "a document number without its type",
+    )
+    for role in ("guardian", "agent"):
+        flag(
+            _mask(
+                pc.and_(
+                    pc.is_valid(_column(batch, f"{role}_doc_number")),
+                    pc.is_null(_column(batch, f"{role}_doc_type")),
+                )
+            ),
+            f"{role}_doc_type",
+            "missing_doc_type",
+            f"a {role} document number without its type",
+        )
+
+    source_rows = batch.column("source_row").to_pylist()
+    problems = [
+        RowProblem(file_name, source_rows[i], field, code, reason)
+        for i in range(n)
+        for field, code, reason in reasons[i]
+    ]
+    keep = pa.array([not r for r in reasons], pa.bool_())
+    if not pc.all(keep).as_py():
+        (
+            batch,
+            msisdn,
+            enterprise,
+            status,
+            activated,
+            cancelled,
+            birth_given,
+            face,
+            method,
+            doc_type,
+            doc_number,
+        ) = (
+            pc.filter(x, keep)
+            for x in (
+                batch,
+                msisdn,
+                enterprise,
+                status,
+                activated,
+                cancelled,
+                birth_given,
+                face,
+                method,
+                doc_type,
+                doc_number,
+            )
+        )
+    return PreparedBatch(
+        _registry_rows(
+            batch,
+            file_name,
+            msisdn,
+            enterprise,
+            status,
+            activated,
+            cancelled,
+            birth_given,
+            face,
+            method,
+            doc_type,
+            doc_number,
+            vault,
+        ),
+        problems,
+    )
+
+
+def _registry_rows(
+    batch: pa.Table,
+    file_name: str,
+    msisdn: pa.Array,
+    enterprise: pa.Array,
+    status: pa.Array,
+    activated: pa.Array,
+    cancelled: pa.Array,
+    birth_given: pa.Array,
+    face: pa.Array,
+    method: pa.Array,
+    doc_type: pa.Array,
+    doc_number: pa.Array,
+    vault: PiiVault,
+) -> pa.Table:
+    activated_on = pc.cast(
+        pc.cast(pc.add(pc.cast(activated, pa.int64()), 8 * 3600 * 1_000_000), pa.timestamp("us")),
+        pa.date32(),
+    )
+    today = datetime.now(CHINA_TZ).date()
+    nationality = pc.utf8_upper(_column(batch, "nationality"))
+    docs = check_documents(doc_type, doc_number, nationality, today=today)
+    births = [d or g for d, g in zip(docs.birth_dates, birth_given.to_pylist(), strict=True)]
+    ages = _ages(births, activated_on.to_pylist())
+    names = _column(batch, "name").to_pylist()
+    types = doc_type.to_pylist()
+    numbers = docs.numbers
+    columns: dict[str, pa.Array | list[object]] = {
+        "msisdn": msisdn,
+        "enterprise_code": enterprise,
+        "status": status,
+        "activated_at": activated,
+        "activated_on": activated_on,
+        "cancelled_at": cancelled,
+        "doc_type": pa.array(
+            [t if n is not None else None for t, n in zip(types, numbers, strict=True)], pa.string()
+        ),
+        "doc_check": docs.codes,
+        "doc_token": vault.identity_token_many(types, numbers),
+        "doc_number_ct": vault.encrypt_many(numbers, context="doc_number"),
+        "doc_masked": [mask_number(x) if x else None for x in numbers],
+        "name_ct": vault.encrypt_many(names, context="name"),
+        "name_masked": [mask_name(x) if x else None for x in names],
+        "nationality": nationality,
+        "holder_age": ages,
+        "verification_method": method,
+        "face_score": face,
+        "outlet_code": _column(batch, "outlet_code"),
+    }
+    for role in ("guardian", "agent"):
+        role_types = pc.utf8_upper(_column(batch, f"{role}_doc_type")).to_pylist()
+        role_numbers = [
+            "".join(x.split()).upper() if x else None
+            for x in _column(batch, f"{role}_doc_number").to_pylist()
+        ]
+        columns[f"{role}_doc_type"] = [
+            t if n else None for t, n in zip(role_types, role_numbers, strict=True)
+        ]
+        columns[f"{role}_token"] = vault.identity_token_many(role_types, role_numbers)
+        columns[f"{role}_number_ct"] = vault.encrypt_many(role_numbers, context="doc_number")
+    columns["source_file"] = pa.array([file_name] * batch.num_rows, pa.string())
+    columns["source_row"] = batch.column("source_row")
+    arrays = [
+        pa.array(columns[f.name], f.type)
+        if isinstance(columns[f.name], list)
+        else pc.cast(columns[f.name], f.type)
+        for f in store.SUBSCRIBERS
+    ]
+    return pa.Table.from_arrays(arrays, schema=store.SUBSCRIBERS)
+
+
+def _ages(births: list[date | None], on: list[date | None]) -> list[int | None]:
+    ages: list[int | None] = []
+    for born, day in zip(births, on, strict=True):
+        if born is None or day is None:
+            ages.append(None)
+            continue
+        ages.append(day.year - born.year - ((day.month, day.day) < (born.month, born.day)))
+    return ages

@@ -1,0 +1,145 @@
+"""Bulk registry import: good rows load, bad rows are quarantined, re-import is a no-op."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from mvnoguard.analytics.store import RegistryStore
+from mvnoguard.identity.vault import PiiVault
+from mvnoguard.registry.bulk_import import import_registry
+from mvnoguard.storage.database import Database
+from tests.registry.builders import ric
+
+HEADER = (
+    "msisdn,enterprise_code,status,activated_at,cancelled_at,doc_type,doc_number,name,birth_date,"
+    "nationality,verification_method,face_score,outlet_code,guardian_doc_type,guardian_doc_number,"
+    "agent_doc_type,agent_doc_number"
+)
+
+
+def _row(msisdn: str, **fields: str) -> str:
+    values = {
+        "msisdn": msisdn,
+        "enterprise_code": "E01",
+        "status": "active",
+        "activated_at": "2015-06-01T10:00:00",
+        "cancelled_at": "",
+        "doc_type": "RIC",
+        "doc_number": ric(sequence=int(msisdn[-3:])),
+        "name": "张伟",
+        "birth_date": "",
+        "nationality": "",
+        "verification_method": "reader",
+        "face_score": "0.9",
+        "outlet_code": "O1",
+        "guardian_doc_type": "",
+        "guardian_doc_number": "",
+        "agent_doc_type": "",
+        "agent_doc_number": "",
+    }
+    values.update(fields)
+    return ",".join(values[name] for name in HEADER.split(","))
+
+
+def write_snapshot(folder: Path) -> dict[int, str]:
+    """A snapshot with good rows and one bad row of each sort; returns bad line -> code."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "enterprises.csv").write_text(
+        "enterprise_code,name,host_network,approved_on,license_no\n"
+        "E01,远岸移动,unicom,2013-12-26,L1\nE02,青禾通信,telecom,2014-01-01,L2\n",
+        encoding="utf-8",
+    )
+    (folder / "number_blocks.csv").write_text(
+        "enterprise_code,first_number,last_number\nE01,17090000000,17090009999\n"
+        "E02,17000000000,17000009999\n",
+        encoding="utf-8",
+    )
+    (folder / "outlets.csv").write_text(
+        "outlet_code,enterprise_code,kind,region_code,authorized\nO1,E01,own,110101,true\n"
+        "O2,E02,online,,true\nO3,E01,agent,310104,maybe\n",
+        encoding="utf-8",
+    )
+    good = [_row(f"17090000{i:03d}") for i in range(1, 11)]
+    good.append(_row("17090000100", doc_number=ric()[:-1] + "0"))  # invalid doc: kept, a finding
+    good.append(_row("17090000101", doc_type="", doc_number="", name=""))  # unregistered: kept
+    good.append(
+        _row(
+            "17090000001",
+            status="cancelled",
+            activated_at="2014-01-01T09:00:00",
+            cancelled_at="2014-06-01T09:00:00",
+        )
+    )  # history of a reused number: kept
+    bad_lines = [
+        (_row("1709000020"), "bad_msisdn"),
+        (_row("17090000201", activated_at="2015-02-30T10:00:00"), "bad_timestamp"),
+        (_row("17090000202", face_score="high"), "bad_face_score"),
+        (_row("17090000203", status="sleeping"), "bad_status"),
+        (_row("17090000204", enterprise_code="E99"), "unknown_enterprise"),
+        (_row("17090000205", status="cancelled"), "missing_cancelled_at"),
+        (",".join(_row("17090000206").split(",")[:5]), "wrong_field_count"),
+        (_row("17090000002"), "duplicate_row"),
+    ]
+    lines = [HEADER, *good, *(line for line, _ in bad_lines)]
+    data = "\n".join(lines).encode("utf-8") + b"\n"
+    data += _row("17090000207", name="X").encode("utf-8").replace(b"X", b"\xff\xfe") + b"\n"
+    (folder / "subscribers.csv").write_bytes(data)
+    first_bad = len(good) + 1
+    expected = {first_bad + i: code for i, (_, code) in enumerate(bad_lines)}
+    expected[first_bad + len(bad_lines)] = "bad_encoding"
+    return expected
+
+
+def quarantined(path: str) -> dict[int, str]:
+    with Path(path).open(encoding="utf-8") as handle:
+        return {
+            int(r["row"]): r["code"]
+            for r in csv.DictReader(handle)
+            if r["file"] == "subscribers.csv"
+        }
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def test_good_rows_load_bad_rows_quarantined_reimport_no_op(
+    tmp_path: Path, home: Path, database: Database, vault: PiiVault
+) -> None:
+    expected = write_snapshot(tmp_path / "snap")
+    summary = import_registry(tmp_path / "snap", home=home, database=database, vault=vault)
+    assert summary.rows_loaded == 13
+    assert summary.quarantine_file is not None
+    assert quarantined(summary.quarantine_file) == expected
+    store = RegistryStore(home)
+    files = store.subscriber_files()
+    assert [f.name for f in files] == ["E01.parquet"]
+    con = duckdb.connect()
+    rows = con.execute(
+        "SELECT count(*), count(doc_token), sum((doc_check = 'ok')::INT), "
+        "sum((doc_type IS NULL)::INT) FROM read_parquet($f)",
+        {"f": str(files[0])},
+    ).fetchone()
+    assert rows == (13, 12, 11, 1)
+    mtime = files[0].stat().st_mtime_ns
+    again = import_registry(tmp_path / "snap", home=home, database=database, vault=vault)
+    assert again.rows_loaded == 0 and again.files_skipped == ["subscribers.csv"]
+    assert files[0].stat().st_mtime_ns == mtime
+
+
+def test_no_identity_data_in_clear_in_the_store(
+    tmp_path: Path, home: Path, database: Database, vault: PiiVault
+) -> None:
+    write_snapshot(tmp_path / "snap")
+    summary = import_registry(tmp_path / "snap", home=home, database=database, vault=vault)
+    assert summary.rows_loaded > 0
+    secrets = [ric(sequence=3).encode(), "张伟".encode()]
+    for path in home.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not any(secret in data for secret in secrets), path
