@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from mvnoguard import __version__
-from mvnoguard.cli import demo, identity, registry
+from mvnoguard.cli import demo, identity, market, registry
 from mvnoguard.cli.context import print_error, set_home
 from mvnoguard.errors import ConfigurationError, MvnoguardError
 
@@ -50,6 +50,7 @@ def root(
 
 
 app.command("demo", help="The main job on embedded defaults, end to end.")(demo.run_demo)
+app.command("stats")(market.stats)
 app.add_typer(identity.app, name="id")
 app.add_typer(registry.db_app, name="db")
 app.add_typer(registry.vault_app, name="vault")

@@ -1,0 +1,38 @@
+"""Market-wide commands of the regulator: statistics and the registry audit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mvnoguard.analytics.statistics import market_statistics
+from mvnoguard.analytics.store import RegistryStore
+from mvnoguard.cli.context import print_json, runtime
+
+
+def stats(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Enterprises approved and issuing, users, size classes, real-name rate."""
+    result = market_statistics(RegistryStore(runtime(ctx).settings.home))
+    if as_json:
+        print_json(result.to_json())
+        return
+    table = Table(title="MVNO market")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for label, value in (
+        ("enterprises approved", result.enterprises_approved),
+        ("enterprises issuing numbers", result.enterprises_issuing),
+        ("users", f"{result.users_total:,}"),
+        ("enterprises over 1 million users", result.enterprises_over_1m),
+        ("enterprises over 2 million users", result.enterprises_over_2m),
+        ("enterprises over 4 million users", result.enterprises_over_4m),
+        ("real-name rate", f"{(result.real_name_rate or 0) * 100:.2f}%"),
+    ):
+        table.add_row(label, str(value))
+    Console().print(table)

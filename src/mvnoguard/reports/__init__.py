@@ -1,0 +1,1 @@
+"""Reports: market statistics, audits, notices, as HTML (and PDF later)."""
