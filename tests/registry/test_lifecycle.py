@@ -408,6 +408,15 @@ def test_reverification_due_in_24_hours_then_enforced(
         row = session.get(Subscriber, subscriber.id)
         assert row is not None and row.reverify_due_at == due
 
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "subscriber.reverification_required")
+        ).one()
+        assert (entry.actor, entry.subject, entry.detail) == (
+            "test",
+            NUMBER,
+            "linked to a fraud report",
+        )
+
     # Not overdue before the deadline, nor at it.
     for moment in (asked + timedelta(hours=1), due - timedelta(minutes=1), due):
         assert enforce(market, lifecycle, moment) == NOTHING
@@ -649,6 +658,30 @@ def test_guardian_and_agent_periods_keep_an_identity(
         ).all()
         # One on each holder period; guardian and agent links carry no event of their own.
         assert sorted(purged_events) == sorted([parent.id, minor.id, helped.id])
+
+
+def test_a_guardian_only_identity_is_purged_and_audited(
+    market: Database, service: RegistrationService, lifecycle: Lifecycle
+) -> None:
+    guardian_doc = PresentedDocument("RIC", ric("440106", "19750612", 789), name="李建国")
+    minor = register(
+        market,
+        service,
+        sign_up(NUMBER, holder=holder(321, birth="20050101", name="李想想"), guardian=guardian_doc),
+    )
+    step(market, lifecycle, "cancel", NUMBER, at=AT + DAY)
+    at = AT + DAY + 2 * 366 * DAY
+    assert purge(market, lifecycle, at) == 2
+    assert_purged(market, minor.guardian_identity_id, at)
+    assert_purged(market, minor.identity_id, at)
+    with market.transaction() as session:
+        purges = session.scalars(
+            select(AuditEntry.subject).where(AuditEntry.action == "identity.purge")
+        ).all()
+        assert sorted(purges) == sorted(
+            f"identity:{i}" for i in (minor.identity_id, minor.guardian_identity_id)
+        )
+        assert audit_log.verify_chain(session).ok
 
 
 def test_a_purged_holder_who_returns_is_stored_again(

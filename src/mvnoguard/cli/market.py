@@ -36,3 +36,38 @@ def stats(
     ):
         table.add_row(label, str(value))
     Console().print(table)
+
+
+def audit(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the audit contract's JSON.")
+    ] = False,
+    engine: Annotated[
+        str, typer.Option("--engine", help="duckdb (default) or spark (needs mvnoguard[spark]).")
+    ] = "duckdb",
+) -> None:
+    """Audit every enterprise's registry against the rules in force on each activation date."""
+    from mvnoguard.analytics.audit import run_audit
+    from mvnoguard.errors import InvalidInput
+
+    if engine not in ("duckdb", "spark"):
+        raise InvalidInput("--engine must be duckdb or spark", field="engine")
+    rt = runtime(ctx)
+    report = run_audit(RegistryStore(rt.settings.home), rt.policy, engine=engine)  # type: ignore[arg-type]
+    result = report.to_json()
+    if as_json:
+        print_json(result)
+        return
+    table = Table(title="Registry audit")
+    for header in ("enterprise", "audited", "violating", "rate"):
+        table.add_column(header, justify="right" if header != "enterprise" else "left")
+    for row in result["enterprises"]:
+        rate = row["violation_rate"]
+        table.add_row(
+            row["enterprise_code"],
+            f"{row['audited']:,}",
+            f"{row['violating']:,}",
+            "-" if rate is None else f"{rate * 100:.2f}%",
+        )
+    Console().print(table)

@@ -18,7 +18,7 @@ from mvnoguard.identity.documents import parse_document_input
 from mvnoguard.identity.vault import VAULT_KEY_FILE, PiiVault
 from mvnoguard.registry import catalog
 from mvnoguard.registry.identities import rotate_keys
-from mvnoguard.registry.records import subscriber_record
+from mvnoguard.registry.records import iso_utc, subscriber_record
 from mvnoguard.registry.registration import SignUp
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.registry.subscribers import latest_subscriber
@@ -152,11 +152,14 @@ def _sign_up_from_json(source: str) -> SignUp:
     """Read a sign-up as JSON (keeps identity numbers off the command line and shell history)."""
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-        raw: dict[str, Any] = json.loads(text)
+        loaded: Any = json.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(
             f"cannot read the sign-up JSON: {type(exc).__name__}", field="json"
         ) from None
+    if not isinstance(loaded, dict):
+        raise InvalidInput("the sign-up JSON must be an object", field="json")
+    raw: dict[str, Any] = loaded
 
     def doc(key: str) -> PresentedDocument | None:
         value = raw.get(key)
@@ -165,12 +168,19 @@ def _sign_up_from_json(source: str) -> SignUp:
         if not isinstance(value, dict) or "doc_type" not in value or "number" not in value:
             raise InvalidInput(f"{key} needs doc_type and number", field=key)
         born = value.get("birth_date")
+        try:
+            birth_date = date.fromisoformat(born) if born else None
+        except (TypeError, ValueError):
+            # The value is left out of the message: a birth date is personal data.
+            raise InvalidInput(
+                f"{key}.birth_date must be a date as YYYY-MM-DD", field=f"{key}.birth_date"
+            ) from None
         return PresentedDocument(
             str(value["doc_type"]),
             str(value["number"]),
             value.get("nationality"),
             value.get("name"),
-            date.fromisoformat(born) if born else None,
+            birth_date,
         )
 
     holder = doc("holder")
@@ -368,7 +378,7 @@ def subscriber_require_reverification(
         task = rt.lifecycle.require_reverification(
             session, msisdn, reason=reason, at=_when(at), actor=ACTOR
         )
-        print_json({"msisdn": msisdn, "task": task.kind, "due_at": task.due_at})
+        print_json({"msisdn": msisdn, "task": task.kind, "due_at": iso_utc(task.due_at)})
 
 
 @registry_app.command("enforce")

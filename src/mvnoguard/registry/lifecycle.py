@@ -25,6 +25,7 @@ from mvnoguard.registry import rules
 from mvnoguard.registry.catalog import get_enterprise
 from mvnoguard.registry.identities import purge
 from mvnoguard.registry.subscribers import live_subscriber, record_event
+from mvnoguard.storage import audit_log
 from mvnoguard.storage.models import Identity, ReviewTask, Subscriber, Verification
 
 ACTIVE = SubscriberStatus.ACTIVE.value
@@ -205,6 +206,13 @@ class Lifecycle:
             due_at=due,
         )
         session.add(task)
+        audit_log.append(
+            session,
+            actor=actor,
+            action="subscriber.reverification_required",
+            subject=subscriber.msisdn,
+            detail=reason,
+        )
         session.flush()
         return task
 
@@ -297,6 +305,14 @@ class Lifecycle:
         ).all()
         for identity in identities:
             purge(identity, at=at)
+            # Guardian- or agent-only identities have no holder period to carry an event.
+            audit_log.append(
+                session,
+                actor=actor,
+                action="identity.purge",
+                subject=f"identity:{identity.id}",
+                detail=f"{years} years after cancellation",
+            )
             held = session.scalars(select(Subscriber).where(Subscriber.identity_id == identity.id))
             for period in held:
                 record_event(

@@ -6,6 +6,7 @@ Clear identity data never passes through here: only the masked forms kept at sig
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,6 +14,11 @@ from sqlalchemy.orm import Session
 from mvnoguard.registry.subscribers import history
 from mvnoguard.storage import audit_log
 from mvnoguard.storage.models import Identity, Subscriber
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """A stored time as ISO 8601 in UTC, the same text whether or not the row was reloaded."""
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
 def _masked_identity(identity: Identity | None) -> dict[str, Any] | None:
@@ -35,23 +41,21 @@ def subscriber_record(
         "msisdn": subscriber.msisdn,
         "enterprise_code": subscriber.enterprise.code,
         "status": subscriber.status,
-        "activated_at": subscriber.activated_at.isoformat(),
-        "cancelled_at": subscriber.cancelled_at.isoformat() if subscriber.cancelled_at else None,
+        "activated_at": iso_utc(subscriber.activated_at),
+        "cancelled_at": iso_utc(subscriber.cancelled_at),
         "holder": _masked_identity(subscriber.identity),
         "guardian": _masked_identity(subscriber.guardian),
         "agent": _masked_identity(subscriber.agent),
         "outlet_code": subscriber.outlet.code if subscriber.outlet else None,
         "verification_method": subscriber.verification_method,
         "face_score": subscriber.face_score,
-        "reverify_due_at": (
-            subscriber.reverify_due_at.isoformat() if subscriber.reverify_due_at else None
-        ),
+        "reverify_due_at": iso_utc(subscriber.reverify_due_at),
     }
     if with_history:
         record["history"] = [
             {
                 "kind": event.kind,
-                "at": event.occurred_at.isoformat(),
+                "at": iso_utc(event.occurred_at),
                 "reason": event.reason,
                 "actor": event.actor,
             }

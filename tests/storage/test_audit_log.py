@@ -1,0 +1,189 @@
+"""The hash-chained audit log and the schema migrations, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from mvnoguard.storage import audit_log
+from mvnoguard.storage.database import (
+    Database,
+    create_store_engine,
+    current_revision,
+    head_revision,
+    upgrade,
+)
+from mvnoguard.storage.models import AuditEntry, Base
+from tests.conftest import POSTGRES_URL, skip_or_fail
+
+START = datetime(2016, 3, 1, 2, 0, tzinfo=UTC)
+
+
+def write_entries(database: Database, count: int) -> list[int]:
+    """``count`` entries, one minute apart, each in its own transaction like real writes."""
+    ids = []
+    for i in range(count):
+        with database.transaction() as session:
+            entry = audit_log.append(
+                session,
+                actor=f"actor{i % 2}",
+                action="subscriber.view",
+                subject=f"1709000000{i}",
+                detail=f"step {i}",
+                at=START + timedelta(minutes=i),
+            )
+            ids.append(entry.id)
+    return ids
+
+
+def verify(database: Database) -> audit_log.ChainCheck:
+    with database.transaction() as session:
+        return audit_log.verify_chain(session)
+
+
+def test_entries_chain_from_genesis(database: Database) -> None:
+    ids = write_entries(database, 4)
+    with database.transaction() as session:
+        entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [e.id for e in entries] == ids
+    assert entries[0].prev_hash == audit_log.GENESIS
+    for before, after in pairwise(entries):
+        assert after.prev_hash == before.entry_hash
+    assert len({e.entry_hash for e in entries}) == 4
+    # Stored times come back as the same instants, so the hashes recompute.
+    assert [e.occurred_at for e in entries] == [START + timedelta(minutes=i) for i in range(4)]
+    check = verify(database)
+    assert (check.ok, check.entries, check.first_bad_id) == (True, 4, None)
+
+
+def test_an_empty_log_verifies(database: Database) -> None:
+    assert verify(database) == audit_log.ChainCheck(0, True)
+
+
+def test_editing_an_entry_is_detected_at_that_entry(database: Database) -> None:
+    ids = write_entries(database, 5)
+    with database.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE audit_log SET detail = :detail WHERE id = :id"),
+            {"detail": "step 2 (nothing to see)", "id": ids[2]},
+        )
+    check = verify(database)
+    assert check.ok is False
+    assert check.first_bad_id == ids[2]
+    assert check.problem == "the entry was edited"
+
+
+def test_editing_an_entry_and_its_hash_is_detected_at_the_next(database: Database) -> None:
+    """A forger who recomputes the edited entry's own hash still breaks its successor's link."""
+    ids = write_entries(database, 5)
+    with database.transaction() as session:
+        entry = session.get(AuditEntry, ids[1])
+        assert entry is not None
+        forged = audit_log._entry_hash(
+            entry.prev_hash, entry.occurred_at, "someone else", entry.action, entry.subject, ""
+        )
+    with database.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE audit_log SET actor = :a, detail = '', entry_hash = :h WHERE id = :id"),
+            {"a": "someone else", "h": forged, "id": ids[1]},
+        )
+    check = verify(database)
+    assert (check.ok, check.first_bad_id) == (False, ids[2])
+
+
+def test_deleting_a_middle_entry_is_detected(database: Database) -> None:
+    ids = write_entries(database, 5)
+    with database.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": ids[2]})
+    check = verify(database)
+    assert check.ok is False
+    assert check.first_bad_id == ids[3]  # the entry whose predecessor went missing
+    assert check.problem == "an entry before it was deleted or replaced"
+
+
+def test_appends_continue_the_chain_after_earlier_transactions(database: Database) -> None:
+    write_entries(database, 2)
+    with database.transaction() as session:
+        head = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+        assert head is not None
+        new = audit_log.append(session, actor="t", action="a", subject="s")
+        assert new.prev_hash == head.entry_hash
+        assert new.occurred_at.tzinfo is not None
+    assert verify(database).ok
+
+
+# -- migrations -------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a brand-new database with no tables at all."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"mvnoguard_migr_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError:
+        admin.dispose()
+        skip_or_fail("no PostgreSQL server at MVNOGUARD_TEST_POSTGRES_URL")
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_upgrade_to_head_creates_exactly_the_model_tables(empty_url: str) -> None:
+    engine = create_store_engine(empty_url)
+    try:
+        assert inspect(engine).get_table_names() == []
+        assert current_revision(engine) is None
+        upgrade(engine)
+        tables = set(inspect(engine).get_table_names())
+        assert tables - {"alembic_version"} == set(Base.metadata.tables)
+        assert "alembic_version" in tables
+        assert current_revision(engine) == head_revision(engine)
+        assert head_revision(engine) is not None
+
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "compare_server_default": True}
+            )
+            differences = compare_metadata(context, Base.metadata)
+        assert differences == [], f"migrations and models disagree: {differences}"
+
+        upgrade(engine)  # a second upgrade is a no-op
+        assert set(inspect(engine).get_table_names()) == tables
+    finally:
+        engine.dispose()
+
+
+def test_autogenerate_would_notice_a_model_change(empty_url: str) -> None:
+    """The comparison is live: a column missing from the schema shows up as a difference."""
+    engine = create_store_engine(empty_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE review_tasks DROP COLUMN due_at"))
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            differences = compare_metadata(context, Base.metadata)
+        assert [(d[0], d[2], d[3].name) for d in differences] == [
+            ("add_column", "review_tasks", "due_at")
+        ]
+    finally:
+        engine.dispose()
