@@ -54,7 +54,8 @@ def audit(
     if engine not in ("duckdb", "spark"):
         raise InvalidInput("--engine must be duckdb or spark", field="engine")
     rt = runtime(ctx)
-    report = run_audit(RegistryStore(rt.settings.home), rt.policy, engine=engine)  # type: ignore[arg-type]
+    store = RegistryStore(rt.settings.home)
+    report = run_audit(store, rt.policy, engine=engine)  # type: ignore[arg-type]
     result = report.to_json()
     if as_json:
         print_json(result)
