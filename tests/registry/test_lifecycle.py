@@ -742,3 +742,33 @@ def test_lifecycle_events_only_ever_grow(
             select(AuditEntry.action).where(AuditEntry.subject == NUMBER)
         ).all()
         assert actions.count("subscriber.identity_purged") == 2
+
+
+def test_registering_an_unregistered_legacy_number_restores_it(
+    market: Database, service: RegistrationService
+) -> None:
+    from mvnoguard.storage.models import LifecycleEvent
+    from mvnoguard.storage.models import Subscriber as Row
+
+    with market.transaction() as session:
+        enterprise = get_enterprise(session, "E01")
+        session.add(
+            Row(
+                msisdn="17090000777",
+                enterprise_id=enterprise.id,
+                identity_id=None,
+                status="suspended_out",
+                activated_at=AT,
+                verification_method="none",
+            )
+        )
+    with market.transaction() as session:
+        registration = service.register(session, sign_up("17090000777"), actor="test")
+        assert registration.subscriber.status == "active"
+        assert registration.subscriber.identity_id is not None
+        rows = session.scalars(select(Row).where(Row.msisdn == "17090000777")).all()
+        assert sorted(r.status for r in rows) == ["active", "cancelled"]
+        kinds = [
+            e.kind for e in session.scalars(select(LifecycleEvent).order_by(LifecycleEvent.id))
+        ]
+        assert kinds == ["registered", "activated"]

@@ -37,6 +37,7 @@ class HostNetwork(StrEnum):
 
 class LifecycleEventKind(StrEnum):
     ACTIVATED = "activated"
+    REGISTERED = "registered"  # an unregistered legacy period ended by its holder's registration
     SUSPENDED_OUT = "suspended_out"
     SUSPENDED = "suspended"
     RESUMED = "resumed"

@@ -16,7 +16,7 @@ from mvnoguard.domain.calendar import as_aware, local_date, utc_now
 from mvnoguard.domain.documents import DocumentCheck
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.subscribers import LifecycleEventKind, SubscriberStatus
-from mvnoguard.errors import RegistrationRefused
+from mvnoguard.errors import MvnoguardError, RegistrationRefused
 from mvnoguard.identity.phones import normalize_msisdn
 from mvnoguard.identity.vault import PiiVault
 from mvnoguard.registry import rules
@@ -161,9 +161,35 @@ class RegistrationService:
         session.flush()
         return task
 
+    def _unregistered_legacy(self, session: Session, sign_up: SignUp) -> Subscriber | None:
+        enterprise = get_enterprise(session, sign_up.enterprise_code)
+        try:
+            live = live_subscriber(session, normalize_msisdn(sign_up.msisdn), enterprise)
+        except MvnoguardError:
+            return None
+        return live if live.identity_id is None else None
+
     def register(self, session: Session, sign_up: SignUp, *, actor: str) -> Registration:
-        """Sign a new subscriber up; raises :class:`RegistrationRefused` naming the broken rule."""
-        checked = self._check(session, sign_up, transfer=False)
+        """Sign a new subscriber up; raises :class:`RegistrationRefused` naming the broken rule.
+
+        A live but unregistered legacy number of the same enterprise is registered too: its
+        unregistered period ends (event ``registered``) and the holder's period starts, so the
+        suspension for missing registration is lifted by the registration itself.
+        """
+        legacy = self._unregistered_legacy(session, sign_up)
+        checked = self._check(session, sign_up, transfer=legacy is not None)
+        if legacy is not None:
+            legacy.status = SubscriberStatus.CANCELLED.value
+            legacy.cancelled_at = checked.at
+            record_event(
+                session,
+                legacy,
+                LifecycleEventKind.REGISTERED,
+                at=checked.at,
+                actor=actor,
+                reason="the holder registered",
+            )
+            session.flush()
         return self._activate(
             session, checked, sign_up, actor=actor, event=LifecycleEventKind.ACTIVATED
         )
