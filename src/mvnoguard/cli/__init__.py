@@ -52,6 +52,7 @@ def root(
 app.command("demo", help="The main job on embedded defaults, end to end.")(demo.run_demo)
 app.command("stats")(market.stats)
 app.command("audit")(market.audit)
+app.add_typer(market.synth_app, name="synth")
 app.add_typer(identity.app, name="id")
 app.add_typer(registry.db_app, name="db")
 app.add_typer(registry.vault_app, name="vault")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -72,3 +73,28 @@ def audit(
             "-" if rate is None else f"{rate * 100:.2f}%",
         )
     Console().print(table)
+
+
+synth_app = typer.Typer(
+    help="Synthetic data for demos, tests and benchmarks.", no_args_is_help=True
+)
+
+
+@synth_app.command("market")
+def synth_market(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the contract files into.")],
+    scale: Annotated[float, typer.Option("--scale", help="1.0 = the 2015 market.")] = 1.0,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+) -> None:
+    """Write a synthetic MVNO market (contract files plus truth.json)."""
+    from mvnoguard.errors import InvalidInput
+    from mvnoguard.synth import generate_market
+
+    if fmt not in ("parquet", "csv"):
+        raise InvalidInput("--format must be parquet or csv", field="format")
+    try:
+        truth = generate_market(out, scale=scale, seed=seed, fmt=fmt)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="scale") from None
+    print_json(truth.to_dict()["market"])
