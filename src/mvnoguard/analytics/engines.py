@@ -26,6 +26,7 @@ import re
 import shutil
 import tempfile
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -188,7 +189,13 @@ class SparkEngine:
             self._session.createDataFrame(table).createOrReplaceTempView(name)
 
     def fetch(self, sql: str) -> list[dict[str, Any]]:
-        with _spark_errors("the Spark query failed"):
+        with _spark_errors("the Spark query failed"), warnings.catch_warnings():
+            # pyspark leaves the socket a result arrives on to the garbage collector
+            # (pyspark.util._load_from_socket), which Python reports as a ResourceWarning the
+            # moment collect() returns; it is pyspark's, not a leak of ours.
+            warnings.filterwarnings(
+                "ignore", message=r"unclosed <socket\.socket", category=ResourceWarning
+            )
             return [row.asDict() for row in self._session.sql(sql).collect()]
 
     def drop(self, name: str) -> None:
