@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from mvnoguard.analytics.store import RegistryStore
+from mvnoguard.domain.calendar import local_date, utc_now
 
 __all__ = ["hand_written_audit_sql"]
 
@@ -21,8 +22,13 @@ def _path(path: str) -> str:
     return "'" + path.replace("'", "''") + "'"
 
 
-def hand_written_audit_sql(store: RegistryStore, *, as_of: date) -> str:
-    """One DuckDB query computing the audit report of ``store`` under the default policy."""
+def hand_written_audit_sql(store: RegistryStore, *, as_of: date | None = None) -> str:
+    """One DuckDB query computing the audit report of ``store`` under the default policy.
+
+    Its rows are the report's: ``enterprise_code, audited, violating`` and one column per
+    kind, sorted by enterprise. ``as_of`` (default: today in Beijing) as for the audit.
+    """
+    as_of = as_of if as_of is not None else local_date(utc_now())
     subscribers = _path(str(store.subscribers_dir / "*.parquet"))
     enterprises = _path(str(store.reference("enterprises")))
     blocks = _path(str(store.reference("number_blocks")))
