@@ -17,9 +17,9 @@ from mvnoguard.storage.database import open_database
 from mvnoguard.synth import generate_market
 
 
-@pytest.mark.parametrize(("scale", "seed"), [(0.001, 3), (0.003, 11)])
+@pytest.mark.parametrize(("scale", "seed", "workers"), [(0.001, 3, 1), (0.003, 11, 2)])
 def test_audit_finds_exactly_the_planted_defects(
-    tmp_path: Path, policy: Policy, scale: float, seed: int
+    tmp_path: Path, policy: Policy, scale: float, seed: int, workers: int
 ) -> None:
     market = tmp_path / "market"
     generate_market(market, scale=scale, seed=seed)
@@ -28,7 +28,11 @@ def test_audit_finds_exactly_the_planted_defects(
     database = open_database(f"sqlite:///{tmp_path / 'store.db'}")
     try:
         summary = import_registry(
-            market, home=home, database=database, vault=PiiVault(KeyRing.generate())
+            market,
+            home=home,
+            database=database,
+            vault=PiiVault(KeyRing.generate()),
+            workers=workers,
         )
     finally:
         database.dispose()

@@ -29,11 +29,11 @@ _ZERO = ord("0")
 @dataclass(frozen=True)
 class DocumentColumn:
     """Per row: the check code ("ok" when valid; None without a document), the normalised
-    number (None without one) and the birth date the document carries (None if none)."""
+    number (None without one) and the birth date the document carries (NaT if none)."""
 
-    codes: list[str | None]
-    numbers: list[str | None]
-    birth_dates: list[date | None]
+    codes: pa.Array
+    numbers: pa.Array
+    birth_dates: NDArray[np.datetime64]
 
 
 def _fixed_width(array: pa.Array, width: int) -> NDArray[np.uint8]:
@@ -44,52 +44,50 @@ def _fixed_width(array: pa.Array, width: int) -> NDArray[np.uint8]:
     return data[offsets[0] : offsets[-1]].reshape(-1, width)
 
 
-def _fast_ric(numbers: pa.Array, today: date) -> tuple[NDArray[np.bool_], list[date | None]]:
+def _dates(
+    year: NDArray[np.int64], month: NDArray[np.int64], day: NDArray[np.int64]
+) -> tuple[NDArray[np.bool_], NDArray[np.datetime64]]:
+    """Which (year, month, day) triples are real dates, and those dates."""
+    real = (month >= 1) & (month <= 12) & (day >= 1) & (year >= 1900)
+    months = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
+    start = months.astype("datetime64[D]")
+    days = start + (np.clip(day, 1, 31) - 1).astype("timedelta64[D]")
+    real &= days < (months + 1).astype("datetime64[D]")
+    return real, days
+
+
+def _fast_ric(numbers: pa.Array, today: date) -> tuple[NDArray[np.bool_], NDArray[np.datetime64]]:
     """Which of these 18-char ASCII strings are plainly valid RICs, and their birth dates."""
     m = _fixed_width(numbers, 18)
     digits = m[:, :17].astype(np.int64) - _ZERO
     ok = np.all((digits >= 0) & (digits <= 9), axis=1)
+    digits = np.clip(digits, 0, 9)
     ok &= _CHECK[(digits @ _WEIGHTS) % 11] == m[:, 17]
-    year = digits[:, 6] * 1000 + digits[:, 7] * 100 + digits[:, 8] * 10 + digits[:, 9]
-    month = digits[:, 10] * 10 + digits[:, 11]
-    day = digits[:, 12] * 10 + digits[:, 13]
-    region = (digits[:, :6] @ np.array([100000, 10000, 1000, 100, 10, 1])).astype(np.int64)
-    births: list[date | None] = [None] * len(m)
-    seen_dates: dict[tuple[int, int, int], date | None] = {}
-    seen_regions: dict[tuple[int, int], bool] = {}
-    for i in np.flatnonzero(ok):
-        key = (int(year[i]), int(month[i]), int(day[i]))
-        if key not in seen_dates:
-            try:
-                born: date | None = date(*key)
-            except ValueError:
-                born = None
-            if born is not None and (born.year < 1900 or born > today):
-                born = None
-            seen_dates[key] = born
-        born = seen_dates[key]
-        if born is None:
-            ok[i] = False
-            continue
-        region_key = (int(region[i]), born.year)
-        if region_key not in seen_regions:
-            seen_regions[region_key] = region_problem(f"{region[i]:06d}", born.year) is None
-        if not seen_regions[region_key]:
-            ok[i] = False
-            continue
-        births[i] = born
-    return ok, births
+    year = digits[:, 6:10] @ np.array([1000, 100, 10, 1])
+    month = digits[:, 10:12] @ np.array([10, 1])
+    day = digits[:, 12:14] @ np.array([10, 1])
+    real, born = _dates(year, month, day)
+    ok &= real & (born <= np.datetime64(today, "D"))
+    rows = np.flatnonzero(ok)
+    if len(rows):
+        region = digits[rows, :6] @ np.array([100000, 10000, 1000, 100, 10, 1])
+        keys, inverse = np.unique(region * 10000 + year[rows], return_inverse=True)
+        fine = np.array(
+            [region_problem(f"{k // 10000:06d}", int(k % 10000)) is None for k in keys.tolist()]
+        )
+        ok[rows] &= fine[inverse.ravel()]
+    return ok, np.where(ok, born, np.datetime64("NaT", "D"))
 
 
 def check_documents(
     doc_types: pa.Array, numbers: pa.Array, nationalities: pa.Array, *, today: date
 ) -> DocumentColumn:
-    """Check one column of documents; rows without a number get None everywhere."""
+    """Check one column of documents; rows without a number get None (NaT) everywhere."""
     n = len(numbers)
-    codes: list[str | None] = [None] * n
-    normalised: list[str | None] = [None] * n
-    births: list[date | None] = [None] * n
+    codes = np.full(n, None, dtype=object)
+    births = np.full(n, np.datetime64("NaT", "D"), dtype="datetime64[D]")
     upper = pc.utf8_upper(numbers)
+    normalised = upper.to_pylist()
     candidate = pc.fill_null(
         pc.and_(
             pc.and_(
@@ -101,26 +99,18 @@ def check_documents(
     )
     fast_rows = np.flatnonzero(candidate.to_numpy(zero_copy_only=False))
     if len(fast_rows):
-        subset = (
-            pc.take(upper, pa.array(fast_rows)).combine_chunks()
-            if isinstance(upper, pa.ChunkedArray)
-            else pc.take(upper, pa.array(fast_rows))
-        )
-        ok, fast_births = _fast_ric(subset, today)
-        values = subset.to_pylist()
-        for j, row in enumerate(fast_rows):
-            if ok[j]:
-                codes[row] = "ok"
-                normalised[row] = values[j]
-                births[row] = fast_births[j]
-    types = doc_types.to_pylist()
-    raw = numbers.to_pylist()
-    nations = nationalities.to_pylist()
-    for i in range(n):
-        if codes[i] is not None or raw[i] is None:
-            continue
-        check = validate_document(types[i] or "", raw[i], nationality=nations[i], today=today)
-        codes[i] = check.code
-        normalised[i] = check.number or raw[i]
-        births[i] = check.birth_date
-    return DocumentColumn(codes, normalised, births)
+        ok, fast_births = _fast_ric(pc.take(upper, pa.array(fast_rows)), today)
+        codes[fast_rows[ok]] = "ok"
+        births[fast_rows[ok]] = fast_births[ok]
+    slow = np.flatnonzero((codes == None) & pc.is_valid(numbers).to_numpy(zero_copy_only=False))  # noqa: E711
+    if len(slow):
+        types = doc_types.to_pylist()
+        raw = numbers.to_pylist()
+        nations = nationalities.to_pylist()
+        for i in slow.tolist():
+            check = validate_document(types[i] or "", raw[i], nationality=nations[i], today=today)
+            codes[i] = check.code
+            normalised[i] = check.number or raw[i]
+            if check.birth_date is not None:
+                births[i] = np.datetime64(check.birth_date, "D")
+    return DocumentColumn(pa.array(codes, pa.string()), pa.array(normalised, pa.string()), births)

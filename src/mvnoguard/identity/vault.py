@@ -399,6 +399,34 @@ class PiiVault:
             out.append(prefix + h.hexdigest()[:TOKEN_HEX_CHARS])
         return out
 
+    def token_many(self, kind: str, values: Sequence[str | None]) -> list[str | None]:
+        """``token(kind, value)`` for a column of values that are already exact (None stays None).
+
+        The HMAC is spelled out over two pre-keyed SHA-256 states (RFC 2104), which gives the
+        same digest as ``hmac.new`` at a fraction of its per-call cost.
+        """
+        version = self._ring.current
+        key = self._ring._key(version)
+        assert key is not None  # the current version is always in the ring
+        mac_key = key.mac if len(key.mac) <= 64 else hashlib.sha256(key.mac).digest()
+        mac_key = mac_key.ljust(64, b"\0")
+        inner = hashlib.sha256(bytes(b ^ 0x36 for b in mac_key))
+        inner.update(_utf8(kind, "kind") + _UNIT_SEPARATOR.encode())
+        outer = hashlib.sha256(bytes(b ^ 0x5C for b in mac_key))
+        prefix = f"v{version}:"
+        out: list[str | None] = []
+        append = out.append
+        for value in values:
+            if value is None:
+                append(None)
+                continue
+            i = inner.copy()
+            i.update(value.encode("utf-8"))
+            o = outer.copy()
+            o.update(i.digest())
+            append(prefix + o.hexdigest()[:TOKEN_HEX_CHARS])
+        return out
+
     def identity_tokens(self, doc_type: str, number: str) -> tuple[str, ...]:
         """``identity_token`` under every version in the ring, current first."""
         return self.tokens("identity", _identity_key(doc_type, number))

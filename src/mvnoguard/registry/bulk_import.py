@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
+import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,6 +25,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mvnoguard.analytics import store as schemas
@@ -36,12 +40,15 @@ from mvnoguard.analytics.store import RegistryStore
 from mvnoguard.analytics.typing_checks import as_text
 from mvnoguard.domain.subscribers import HostNetwork, OutletKind
 from mvnoguard.errors import DataFileError, MvnoguardError
-from mvnoguard.identity.vault import PiiVault
+from mvnoguard.identity.vault import KeyRing, PiiVault
 from mvnoguard.registry import catalog
 from mvnoguard.registry.snapshot_rows import OPTIONAL, REQUIRED, prepare
 from mvnoguard.storage.database import Database
 
 ACTOR = "registry-import"
+PARALLEL_FROM_BYTES = (
+    64 * 1024 * 1024
+)  # below this, starting worker processes costs more than it saves
 Progress = Callable[[int], None]
 
 
@@ -261,6 +268,65 @@ def _import_reference(
     return known
 
 
+@dataclass(frozen=True)
+class _StageJob:
+    index: int
+    path: Path
+    staging: Path
+    enterprises: frozenset[str]
+    ring_json: str
+    started: datetime
+
+
+@dataclass
+class _Staged:
+    path: Path
+    rows: int
+    problems: list[RowProblem]
+    codes: set[str]
+
+
+def _stage_file(job: _StageJob) -> _Staged:
+    """Type, check and encrypt one subscriber file into per-enterprise staging files.
+
+    Runs in a worker process for big imports, so it takes only picklable arguments and builds
+    its own vault from the key ring.
+    """
+    vault = PiiVault(KeyRing.from_json(job.ring_json))
+    writers: dict[str, pq.ParquetWriter] = {}
+    staged = _Staged(job.path, 0, [], set())
+    try:
+        for batch in read_batches(job.path):
+            staged.problems.extend(batch.problems)
+            prepared = prepare(
+                batch.table,
+                file_name=job.path.name,
+                enterprises=set(job.enterprises),
+                vault=vault,
+                now=job.started,
+            )
+            staged.problems.extend(prepared.problems)
+            codes = prepared.table.column("enterprise_code")
+            for code in set(codes.to_pylist()):
+                if code not in writers:
+                    target = job.staging / f"{job.index:05d}-{code}.parquet"
+                    writers[code] = pq.ParquetWriter(target, schemas.SUBSCRIBERS)
+                writers[code].write_table(prepared.table.filter(pc.equal(codes, code)))
+            staged.rows += batch.table.num_rows + len({p.row for p in batch.problems})
+    finally:
+        for writer in writers.values():
+            writer.close()
+    staged.codes = set(writers)
+    return staged
+
+
+def _workers(paths: list[Path], requested: int | None) -> int:
+    if requested is not None:
+        return max(1, requested)
+    big = sum(p.stat().st_size for p in paths) > PARALLEL_FROM_BYTES
+    return min(2, os.cpu_count() or 1) if big and len(paths) > 1 else 1
+
+
 def import_registry(
     folder: Path,
     *,
@@ -268,7 +334,10 @@ def import_registry(
     database: Database,
     vault: PiiVault,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> ImportSummary:
+    """Import every table found in ``folder``; ``workers`` processes stage the subscriber
+    files (default: one, or two when the files are large)."""
     if not folder.is_dir():
         raise DataFileError(f"{folder} is not a folder", field="DIR")
     started = datetime.now(UTC)
@@ -281,56 +350,60 @@ def import_registry(
     staging = registry.root / "staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    writers: dict[str, pq.ParquetWriter] = {}
-    new_digests: dict[str, str] = {}
-    try:
-        for path in find_files(folder, "subscribers"):
-            digest = file_digest(path)
-            if digest in manifest["files"]:
-                summary.files_skipped.append(path.name)
-                continue
-            names = columns_of(path)
-            missing = [c for c in REQUIRED if c not in names]
-            if missing:
-                raise DataFileError(
-                    f"{path.name}: missing column(s) {', '.join(missing)}", field=missing[0]
-                )
-            unknown = sorted(set(names) - set(REQUIRED) - set(OPTIONAL))
-            if unknown:
-                summary.warnings.append(
-                    f"{path.name}: ignored unknown column(s) {', '.join(unknown)}"
-                )
-            for batch in read_batches(path):
-                quarantine.add(batch.problems)
-                prepared = prepare(
-                    batch.table,
-                    file_name=path.name,
-                    enterprises=enterprises,
-                    vault=vault,
-                    now=started,
-                )
-                quarantine.add(prepared.problems)
-                for code in set(prepared.table.column("enterprise_code").to_pylist()):
-                    part = prepared.table.filter(
-                        pa.compute.equal(prepared.table.column("enterprise_code"), code)
-                    )
-                    if code not in writers:
-                        writers[code] = pq.ParquetWriter(
-                            staging / f"{code}.parquet", schemas.SUBSCRIBERS
-                        )
-                    writers[code].write_table(part)
+    jobs: list[_StageJob] = []
+    digests: dict[Path, str] = {}
+    for path in find_files(folder, "subscribers"):
+        digest = file_digest(path)
+        if digest in manifest["files"] or digest in digests.values():
+            summary.files_skipped.append(path.name)
+            continue
+        names = columns_of(path)
+        missing = [c for c in REQUIRED if c not in names]
+        if missing:
+            # The whole file is unusable, but it sinks nothing else: report it and go on.
+            quarantine.add(
+                [
+                    RowProblem(path.name, 0, c, "missing_column", "required column absent")
+                    for c in missing
+                ]
+            )
+            summary.warnings.append(f"{path.name}: missing column(s) {', '.join(missing)}; skipped")
+            continue
+        unknown = sorted(set(names) - set(REQUIRED) - set(OPTIONAL))
+        if unknown:
+            summary.warnings.append(f"{path.name}: ignored unknown column(s) {', '.join(unknown)}")
+        digests[path] = digest
+        jobs.append(
+            _StageJob(
+                len(jobs), path, staging, frozenset(enterprises), vault.ring.to_json(), started
+            )
+        )
+    results: list[_Staged] = []
+    count = _workers([job.path for job in jobs], workers)
+    if count == 1:
+        for job in jobs:
+            results.append(_stage_file(job))
+            if progress:
+                progress(results[-1].rows)
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+            # Largest files first, so the last one to finish is a small one.
+            ordered = sorted(jobs, key=lambda job: -job.path.stat().st_size)
+            for staged in pool.map(_stage_file, ordered):
+                results.append(staged)
                 if progress:
-                    progress(batch.table.num_rows)
-            new_digests[digest] = path.name
-            summary.files_imported.append(path.name)
-    finally:
-        for writer in writers.values():
-            writer.close()
+                    progress(staged.rows)
+    codes: set[str] = set()
+    for staged in results:
+        quarantine.add(staged.problems)
+        codes |= staged.codes
+        summary.files_imported.append(staged.path.name)
     registry.subscribers_dir.mkdir(parents=True, exist_ok=True)
-    for code in sorted(writers):
-        _merge_snapshot(code, staging / f"{code}.parquet", registry, manifest, quarantine, summary)
+    for code in sorted(codes):
+        _merge_snapshot(code, staging, registry, manifest, quarantine, summary)
     shutil.rmtree(staging, ignore_errors=True)
-    manifest["files"].update(new_digests)
+    manifest["files"].update({digest: path.name for path, digest in digests.items()})
     _save_manifest(manifest_path, manifest)
     summary.rows_quarantined = quarantine.rows
     summary.quarantine_file = quarantine.write()
@@ -357,19 +430,20 @@ FROM ranked
 
 def _merge_snapshot(
     code: str,
-    staged: Path,
+    staging: Path,
     registry: RegistryStore,
     manifest: dict[str, Any],
     quarantine: _Quarantine,
     summary: ImportSummary,
 ) -> None:
     """Replace an enterprise's snapshot with the staged one, unless the stored one is newer."""
+    staged = str(staging / f"*-{code}.parquet")
     con = duckdb.connect()
     try:
         as_of_row = con.execute(
             "SELECT max(greatest(activated_at, coalesce(cancelled_at, activated_at)))::VARCHAR, "
             "count(*) FROM read_parquet($p)",
-            {"p": str(staged)},
+            {"p": staged},
         ).fetchone()
         assert as_of_row is not None
         as_of, rows = as_of_row
@@ -383,7 +457,7 @@ def _merge_snapshot(
         duplicates = con.execute(
             f"SELECT source_file, source_row, duplicate FROM ({_DEDUPE}) "
             "WHERE duplicate IS NOT NULL",
-            {"staged": str(staged)},
+            {"staged": staged},
         ).fetchall()
         quarantine.add(
             [
@@ -397,7 +471,7 @@ def _merge_snapshot(
             f"COPY (SELECT * EXCLUDE (duplicate) FROM ({_DEDUPE}) WHERE duplicate IS NULL "
             f"ORDER BY activated_at, msisdn) TO '{_sql_path(tmp)}' "
             "(FORMAT parquet, COMPRESSION zstd)",
-            {"staged": str(staged)},
+            {"staged": staged},
         )
     finally:
         con.close()

@@ -9,19 +9,25 @@ names leave this module only as ciphertexts, tokens and masked forms.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from mvnoguard.analytics import store
 from mvnoguard.analytics.contract_files import RowProblem
 from mvnoguard.analytics.typing_checks import as_text, parse_dates, parse_floats, parse_timestamps
 from mvnoguard.domain.calendar import CHINA_TZ
 from mvnoguard.domain.subscribers import SubscriberStatus, VerificationMethod
+from mvnoguard.identity.columns import (
+    identity_token_column,
+    mask_name_column,
+    mask_number_column,
+)
 from mvnoguard.identity.document_batches import check_documents
-from mvnoguard.identity.vault import PiiVault, mask_name, mask_number
+from mvnoguard.identity.vault import PiiVault
 
 REQUIRED = ("msisdn", "enterprise_code", "status", "activated_at")
 OPTIONAL = (
@@ -248,11 +254,11 @@ def _registry_rows(
     today = datetime.now(CHINA_TZ).date()
     nationality = pc.utf8_upper(_column(batch, "nationality"))
     docs = check_documents(doc_type, doc_number, nationality, today=today)
-    births = [d or g for d, g in zip(docs.birth_dates, birth_given.to_pylist(), strict=True)]
-    ages = _ages(births, activated_on.to_pylist())
-    names = _column(batch, "name").to_pylist()
-    types = doc_type.to_pylist()
-    numbers = docs.numbers
+    given = np.asarray(birth_given.to_numpy(zero_copy_only=False), dtype="datetime64[D]")
+    births = np.where(np.isnat(docs.birth_dates), given, docs.birth_dates)
+    on = np.asarray(activated_on.to_numpy(zero_copy_only=False), dtype="datetime64[D]")
+    names = _column(batch, "name")
+    present = pc.is_valid(docs.numbers)
     columns: dict[str, pa.Array | list[object]] = {
         "msisdn": msisdn,
         "enterprise_code": enterprise,
@@ -260,32 +266,32 @@ def _registry_rows(
         "activated_at": activated,
         "activated_on": activated_on,
         "cancelled_at": cancelled,
-        "doc_type": pa.array(
-            [t if n is not None else None for t, n in zip(types, numbers, strict=True)], pa.string()
-        ),
+        "doc_type": pc.if_else(present, doc_type, pa.scalar(None, pa.string())),
         "doc_check": docs.codes,
-        "doc_token": vault.identity_token_many(types, numbers),
-        "doc_number_ct": vault.encrypt_many(numbers, context="doc_number"),
-        "doc_masked": [mask_number(x) if x else None for x in numbers],
-        "name_ct": vault.encrypt_many(names, context="name"),
-        "name_masked": [mask_name(x) if x else None for x in names],
+        "doc_token": identity_token_column(vault, doc_type, docs.numbers),
+        "doc_number_ct": vault.encrypt_many(docs.numbers.to_pylist(), context="doc_number"),
+        "doc_masked": mask_number_column(docs.numbers),
+        "name_ct": vault.encrypt_many(names.to_pylist(), context="name"),
+        "name_masked": mask_name_column(names),
         "nationality": nationality,
-        "holder_age": ages,
+        "holder_age": ages_on(births, on),
         "verification_method": method,
         "face_score": face,
         "outlet_code": _column(batch, "outlet_code"),
     }
     for role in ("guardian", "agent"):
-        role_types = pc.utf8_upper(_column(batch, f"{role}_doc_type")).to_pylist()
-        role_numbers = [
-            "".join(x.split()).upper() if x else None
-            for x in _column(batch, f"{role}_doc_number").to_pylist()
-        ]
-        columns[f"{role}_doc_type"] = [
-            t if n else None for t, n in zip(role_types, role_numbers, strict=True)
-        ]
-        columns[f"{role}_token"] = vault.identity_token_many(role_types, role_numbers)
-        columns[f"{role}_number_ct"] = vault.encrypt_many(role_numbers, context="doc_number")
+        role_types = pc.utf8_upper(_column(batch, f"{role}_doc_type"))
+        role_numbers = pc.utf8_upper(
+            pc.replace_substring_regex(_column(batch, f"{role}_doc_number"), r"\s+", "")
+        )
+        role_present = pc.is_valid(role_numbers)
+        columns[f"{role}_doc_type"] = pc.if_else(
+            role_present, role_types, pa.scalar(None, pa.string())
+        )
+        columns[f"{role}_token"] = identity_token_column(vault, role_types, role_numbers)
+        columns[f"{role}_number_ct"] = vault.encrypt_many(
+            role_numbers.to_pylist(), context="doc_number"
+        )
     columns["source_file"] = pa.array([file_name] * batch.num_rows, pa.string())
     columns["source_row"] = batch.column("source_row")
     arrays = [
@@ -297,11 +303,21 @@ def _registry_rows(
     return pa.Table.from_arrays(arrays, schema=store.SUBSCRIBERS)
 
 
-def _ages(births: list[date | None], on: list[date | None]) -> list[int | None]:
-    ages: list[int | None] = []
-    for born, day in zip(births, on, strict=True):
-        if born is None or day is None:
-            ages.append(None)
-            continue
-        ages.append(day.year - born.year - ((day.month, day.day) < (born.month, born.day)))
-    return ages
+def ages_on(births: NDArray[np.datetime64], on: NDArray[np.datetime64]) -> pa.Array:
+    """Full years of age on each date (null where either date is unknown)."""
+    unknown = np.isnat(births) | np.isnat(on)
+    b = np.where(unknown, np.datetime64("2000-01-01"), births).astype("datetime64[D]")
+    d = np.where(unknown, np.datetime64("2000-01-01"), on).astype("datetime64[D]")
+
+    def parts(days: NDArray[np.datetime64]) -> tuple[NDArray[np.int64], ...]:
+        months = days.astype("datetime64[M]")
+        year = days.astype("datetime64[Y]").astype(np.int64)
+        month = months.astype(np.int64) % 12
+        day = (days - months.astype("datetime64[D]")).astype(np.int64)
+        return year, month, day
+
+    by, bm, bd = parts(b)
+    dy, dm, dd = parts(d)
+    before_birthday = (dm < bm) | ((dm == bm) & (dd < bd))
+    age = dy - by - before_birthday.astype(np.int64)
+    return pa.array(age, pa.int16(), mask=unknown)
