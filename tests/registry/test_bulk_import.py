@@ -143,3 +143,58 @@ def test_no_identity_data_in_clear_in_the_store(
         if path.is_file():
             data = path.read_bytes()
             assert not any(secret in data for secret in secrets), path
+
+
+def test_a_file_missing_a_required_column_is_reported_and_sinks_nothing_else(
+    tmp_path: Path, home: Path, database: Database, vault: PiiVault
+) -> None:
+    folder = tmp_path / "snap"
+    write_snapshot(folder)
+    (folder / "subscribers.csv").rename(folder / "subscribers_keep.csv")
+    (folder / "subscribers").mkdir()
+    (folder / "subscribers_keep.csv").rename(folder / "subscribers" / "good.csv")
+    (folder / "subscribers" / "no_status.csv").write_text(
+        "msisdn,enterprise_code,activated_at\n17090000900,E01,2015-06-01T10:00:00\n",
+        encoding="utf-8",
+    )
+    summary = import_registry(folder, home=home, database=database, vault=vault)
+    assert summary.rows_loaded == 13
+    assert summary.files_imported == ["good.csv"]
+    assert any("no_status.csv" in w and "status" in w for w in summary.warnings)
+    assert summary.quarantine_file is not None
+    with Path(summary.quarantine_file).open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["file"] == "no_status.csv"]
+    assert [(r["row"], r["field"], r["code"]) for r in rows] == [("0", "status", "missing_column")]
+
+
+def _snapshot_of_e01(folder: Path, rows: list[str]) -> None:
+    write_snapshot(folder)
+    (folder / "subscribers.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+
+
+def test_a_newer_snapshot_replaces_the_older_and_an_older_one_is_ignored(
+    tmp_path: Path, home: Path, database: Database, vault: PiiVault
+) -> None:
+    march = [_row(f"17090000{i:03d}", activated_at="2015-03-01T10:00:00") for i in range(1, 4)]
+    june = [_row(f"17090000{i:03d}", activated_at="2015-06-01T10:00:00") for i in range(1, 6)]
+    _snapshot_of_e01(tmp_path / "march", march)
+    _snapshot_of_e01(tmp_path / "june", june)
+    store = RegistryStore(home)
+
+    def live_rows() -> int:
+        con = duckdb.connect()
+        n = con.execute(
+            "SELECT count(*) FROM read_parquet($f)", {"f": str(store.subscriber_files()[0])}
+        ).fetchone()
+        con.close()
+        assert n is not None
+        return int(n[0])
+
+    import_registry(tmp_path / "march", home=home, database=database, vault=vault)
+    assert live_rows() == 3
+    newer = import_registry(tmp_path / "june", home=home, database=database, vault=vault)
+    assert newer.enterprises_replaced == ["E01"] and live_rows() == 5
+    march_again = [*march, _row("17090000099", activated_at="2015-02-01T10:00:00")]
+    _snapshot_of_e01(tmp_path / "march2", march_again)
+    older = import_registry(tmp_path / "march2", home=home, database=database, vault=vault)
+    assert older.enterprises_kept_newer == ["E01"] and live_rows() == 5
