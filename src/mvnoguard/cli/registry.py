@@ -12,7 +12,7 @@ import typer
 
 from mvnoguard.cli.context import print_json, runtime
 from mvnoguard.domain.calendar import as_aware, utc_now
-from mvnoguard.domain.subscribers import HostNetwork, OutletKind
+from mvnoguard.domain.subscribers import HostNetwork, LifecycleEventKind, OutletKind
 from mvnoguard.errors import ConfigurationError, InvalidInput
 from mvnoguard.identity.documents import parse_document_input
 from mvnoguard.identity.vault import VAULT_KEY_FILE, PiiVault
@@ -286,60 +286,44 @@ def subscriber_show(ctx: typer.Context, msisdn: str, enterprise: EnterpriseOptio
         print_json(subscriber_record(session, subscriber, actor=ACTOR))
 
 
-def _lifecycle_step(
-    ctx: typer.Context,
-    step: str,
-    msisdn: str,
-    reason: str,
-    at: datetime | None,
-    enterprise: str | None,
-) -> None:
-    rt = runtime(ctx)
-    with rt.database.transaction() as session:
-        action = getattr(rt.lifecycle, step)
-        subscriber = action(
-            session, msisdn, reason=reason, at=_when(at), actor=ACTOR, enterprise_code=enterprise
-        )
-        print_json(subscriber_record(session, subscriber, actor=ACTOR, with_history=False))
-
-
 ReasonOption = Annotated[str, typer.Option("--reason")]
 
 
-@subscriber_app.command("suspend-out")
-def subscriber_suspend_out(
-    ctx: typer.Context,
-    msisdn: str,
-    reason: ReasonOption,
-    at: AtOption = None,
-    enterprise: EnterpriseOption = None,
-) -> None:
-    """Suspend outgoing service."""
-    _lifecycle_step(ctx, "suspend_outgoing", msisdn, reason, at, enterprise)
+def _add_lifecycle_command(name: str, kind: LifecycleEventKind, summary: str) -> None:
+    def command(
+        ctx: typer.Context,
+        msisdn: str,
+        reason: ReasonOption,
+        at: AtOption = None,
+        enterprise: EnterpriseOption = None,
+    ) -> None:
+        rt = runtime(ctx)
+        with rt.database.transaction() as session:
+            subscriber = rt.lifecycle.apply(
+                kind,
+                session,
+                msisdn,
+                reason=reason,
+                at=_when(at),
+                actor=ACTOR,
+                enterprise_code=enterprise,
+            )
+            print_json(subscriber_record(session, subscriber, actor=ACTOR, with_history=False))
+
+    command.__doc__ = summary
+    subscriber_app.command(name)(command)
 
 
-@subscriber_app.command("suspend")
-def subscriber_suspend(
-    ctx: typer.Context,
-    msisdn: str,
-    reason: ReasonOption,
-    at: AtOption = None,
-    enterprise: EnterpriseOption = None,
-) -> None:
-    """Suspend all service."""
-    _lifecycle_step(ctx, "suspend", msisdn, reason, at, enterprise)
-
-
-@subscriber_app.command("cancel")
-def subscriber_cancel(
-    ctx: typer.Context,
-    msisdn: str,
-    reason: ReasonOption,
-    at: AtOption = None,
-    enterprise: EnterpriseOption = None,
-) -> None:
-    """Cancel the number; identity data is kept for the retention period, then purged."""
-    _lifecycle_step(ctx, "cancel", msisdn, reason, at, enterprise)
+for _name, _kind, _summary in (
+    ("suspend-out", LifecycleEventKind.SUSPENDED_OUT, "Suspend outgoing service."),
+    ("suspend", LifecycleEventKind.SUSPENDED, "Suspend all service."),
+    (
+        "cancel",
+        LifecycleEventKind.CANCELLED,
+        "Cancel the number; identity data is kept for the retention period, then purged.",
+    ),
+):
+    _add_lifecycle_command(_name, _kind, _summary)
 
 
 @subscriber_app.command("resume")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import partialmethod
 
 from sqlalchemy import case, func, select, union_all
 from sqlalchemy.orm import Session
@@ -32,6 +33,12 @@ ACTIVE = SubscriberStatus.ACTIVE.value
 SUSPENDED_OUT = SubscriberStatus.SUSPENDED_OUT.value
 SUSPENDED = SubscriberStatus.SUSPENDED.value
 CANCELLED = SubscriberStatus.CANCELLED.value
+
+_STATUS_AFTER = {
+    LifecycleEventKind.SUSPENDED_OUT: SUSPENDED_OUT,
+    LifecycleEventKind.SUSPENDED: SUSPENDED,
+    LifecycleEventKind.CANCELLED: CANCELLED,
+}
 
 _ALLOWED_FROM = {
     LifecycleEventKind.SUSPENDED_OUT: {ACTIVE},
@@ -72,8 +79,9 @@ class Lifecycle:
         enterprise = get_enterprise(session, enterprise_code) if enterprise_code else None
         return live_subscriber(session, msisdn, enterprise)
 
-    def suspend_outgoing(
+    def apply(
         self,
+        kind: LifecycleEventKind,
         session: Session,
         msisdn: str,
         *,
@@ -82,58 +90,21 @@ class Lifecycle:
         actor: str,
         enterprise_code: str | None = None,
     ) -> Subscriber:
+        """Suspend outgoing service, suspend all service, or cancel a live number."""
         subscriber = self._find(session, msisdn, enterprise_code)
         return _move(
             session,
             subscriber,
-            LifecycleEventKind.SUSPENDED_OUT,
-            SUSPENDED_OUT,
+            kind,
+            _STATUS_AFTER[kind],
             at=as_aware(at),
             actor=actor,
             reason=reason,
         )
 
-    def suspend(
-        self,
-        session: Session,
-        msisdn: str,
-        *,
-        reason: str,
-        at: datetime,
-        actor: str,
-        enterprise_code: str | None = None,
-    ) -> Subscriber:
-        subscriber = self._find(session, msisdn, enterprise_code)
-        return _move(
-            session,
-            subscriber,
-            LifecycleEventKind.SUSPENDED,
-            SUSPENDED,
-            at=as_aware(at),
-            actor=actor,
-            reason=reason,
-        )
-
-    def cancel(
-        self,
-        session: Session,
-        msisdn: str,
-        *,
-        reason: str,
-        at: datetime,
-        actor: str,
-        enterprise_code: str | None = None,
-    ) -> Subscriber:
-        subscriber = self._find(session, msisdn, enterprise_code)
-        return _move(
-            session,
-            subscriber,
-            LifecycleEventKind.CANCELLED,
-            CANCELLED,
-            at=as_aware(at),
-            actor=actor,
-            reason=reason,
-        )
+    suspend_outgoing = partialmethod(apply, LifecycleEventKind.SUSPENDED_OUT)
+    suspend = partialmethod(apply, LifecycleEventKind.SUSPENDED)
+    cancel = partialmethod(apply, LifecycleEventKind.CANCELLED)
 
     def resume(
         self,

@@ -182,71 +182,51 @@ def prepare(
         for i in range(n)
         for field, code, reason in reasons[i]
     ]
+    typed = _with_columns(
+        batch,
+        {
+            "msisdn": msisdn,
+            "enterprise_code": enterprise,
+            "status": status,
+            "activated_at": activated,
+            "cancelled_at": cancelled,
+            "birth_date": birth_given,
+            "face_score": face,
+            "verification_method": method,
+            "doc_type": doc_type,
+            "doc_number": doc_number,
+        },
+    )
     keep = pa.array([not r for r in reasons], pa.bool_())
     if not pc.all(keep).as_py():
-        (
-            batch,
-            msisdn,
-            enterprise,
-            status,
-            activated,
-            cancelled,
-            birth_given,
-            face,
-            method,
-            doc_type,
-            doc_number,
-        ) = (
-            pc.filter(x, keep)
-            for x in (
-                batch,
-                msisdn,
-                enterprise,
-                status,
-                activated,
-                cancelled,
-                birth_given,
-                face,
-                method,
-                doc_type,
-                doc_number,
-            )
-        )
-    return PreparedBatch(
-        _registry_rows(
-            batch,
-            file_name,
-            msisdn,
-            enterprise,
-            status,
-            activated,
-            cancelled,
-            birth_given,
-            face,
-            method,
-            doc_type,
-            doc_number,
-            vault,
-        ),
-        problems,
+        typed = typed.filter(keep)
+    return PreparedBatch(_registry_rows(typed, file_name, vault), problems)
+
+
+def _with_columns(batch: pa.Table, columns: dict[str, pa.Array]) -> pa.Table:
+    """The batch with these columns replaced (or added) by their typed versions."""
+    for name, array in columns.items():
+        if name in batch.column_names:
+            batch = batch.set_column(batch.column_names.index(name), name, array)
+        else:
+            batch = batch.append_column(name, array)
+    return batch
+
+
+def _registry_rows(batch: pa.Table, file_name: str, vault: PiiVault) -> pa.Table:
+    """Registry rows from a batch whose contract columns are typed and checked."""
+
+    def typed(name: str) -> pa.Array:
+        return batch.column(name).combine_chunks()
+
+    msisdn, enterprise, status = typed("msisdn"), typed("enterprise_code"), typed("status")
+    activated, cancelled = typed("activated_at"), typed("cancelled_at")
+    birth_given, face, method = (
+        typed("birth_date"),
+        typed("face_score"),
+        typed("verification_method"),
     )
-
-
-def _registry_rows(
-    batch: pa.Table,
-    file_name: str,
-    msisdn: pa.Array,
-    enterprise: pa.Array,
-    status: pa.Array,
-    activated: pa.Array,
-    cancelled: pa.Array,
-    birth_given: pa.Array,
-    face: pa.Array,
-    method: pa.Array,
-    doc_type: pa.Array,
-    doc_number: pa.Array,
-    vault: PiiVault,
-) -> pa.Table:
+    doc_type, doc_number = typed("doc_type"), typed("doc_number")
     activated_on = pc.cast(
         pc.cast(pc.add(pc.cast(activated, pa.int64()), 8 * 3600 * 1_000_000), pa.timestamp("us")),
         pa.date32(),
