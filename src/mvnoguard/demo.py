@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from mvnoguard.domain.calendar import CHINA_TZ
 from mvnoguard.domain.subscribers import HostNetwork, OutletKind
@@ -130,9 +132,16 @@ DEMO_SCALE = 0.005  # about 103,000 users: the whole chain in seconds
 @dataclass
 class MarketDemo:
     users_total: int
-    audit: dict[str, object]
+    audit: dict[str, Any]
     exact: bool  # the audit found exactly the planted defects
-    report: str
+    stats: Any  # MarketStatistics
+
+
+def write_demo_report(rt: Runtime, market: MarketDemo, sections: list[str]) -> Path:
+    from mvnoguard.reports.market_report import render_market_report, write_report
+
+    html = render_market_report(market.stats, market.audit, sections=sections)
+    return write_report(html, rt.settings.reports_dir)
 
 
 def run_market(rt: Runtime, *, scale: float = DEMO_SCALE, seed: int = 2015) -> MarketDemo:
@@ -143,7 +152,6 @@ def run_market(rt: Runtime, *, scale: float = DEMO_SCALE, seed: int = 2015) -> M
     from mvnoguard.analytics.statistics import market_statistics
     from mvnoguard.analytics.store import RegistryStore
     from mvnoguard.registry.bulk_import import import_registry
-    from mvnoguard.reports.market_report import render_market_report, write_report
     from mvnoguard.synth import generate_market
 
     market_dir = rt.settings.home / "demo-market"
@@ -159,5 +167,148 @@ def run_market(rt: Runtime, *, scale: float = DEMO_SCALE, seed: int = 2015) -> M
         for key in ("audited", "violating", "violations")
     )
     stats = market_statistics(store)
-    path = write_report(render_market_report(stats, audit), rt.settings.reports_dir)
-    return MarketDemo(stats.users_total, audit, exact, str(path))
+    return MarketDemo(stats.users_total, audit, exact, stats)
+
+
+@dataclass
+class SupervisionDemo:
+    rounds: list[dict[str, Any]]  # per round: period, inspected, violations, rate, ci
+    cases_issued: list[dict[str, Any]]
+    notices: list[str]
+    bulletin: str
+    section_html: str
+
+
+def _inspection_round(
+    rt: Runtime, *, period: str, day: str, seed: int, severity: dict[str, float], path: Path
+) -> Path:
+    """Plan a round on the registry's outlets and play it out: an outlet is found in violation
+    with its enterprise's chance (a made-up rate that tracks the planted registry defects)."""
+    import random
+
+    from mvnoguard.supervision.inspection_records import inspectable_outlets
+    from mvnoguard.supervision.sampling import plan_inspections
+
+    with rt.database.transaction() as session:
+        outlets = inspectable_outlets(session)
+    plan = plan_inspections(outlets, margin=0.15, confidence=0.95, seed=seed)
+    chance = random.Random(seed)  # noqa: S311 - a made-up inspection round, not security
+    lines = ["inspection_id,enterprise_code,outlet_code,inspected_on,outcome,violations"]
+    for item in plan:
+        bad = chance.random() < severity.get(item.enterprise_code, 0.0)
+        kinds = chance.choice(["no_id_check", "pre_activated_card", "no_face_check;manual_entry"])
+        lines.append(
+            f"{period}-{item.inspection_id},{item.enterprise_code},{item.outlet_code},{day},"
+            f"{'violation' if bad else 'pass'},{kinds if bad else ''}"
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run_supervision(rt: Runtime, market: MarketDemo) -> SupervisionDemo:
+    """Two secret-inspection rounds, violation rates, proposed and issued cases, a bulletin."""
+    from datetime import UTC
+
+    from mvnoguard.reports.market_report import bar_chart
+    from mvnoguard.supervision import enforcement
+    from mvnoguard.supervision.inspection_records import import_inspections
+    from mvnoguard.supervision.periods import parse_period
+    from mvnoguard.supervision.publication import publish_bulletin
+    from mvnoguard.supervision.violation_rates import violation_rates
+
+    registry_rates = {
+        str(e["enterprise_code"]): float(e["violation_rate"] or 0.0)
+        for e in market.audit["enterprises"]
+    }
+    # Outlet-level violations are far commoner than number-level ones: a shop that skips the
+    # face check does so for everyone. The second round follows the notices and is better.
+    july = {code: min(0.85, 0.06 + 4 * rate) for code, rate in registry_rates.items()}
+    november = {code: rate / 2.5 for code, rate in july.items()}
+    folder = rt.settings.home / "demo-inspections"
+    folder.mkdir(parents=True, exist_ok=True)
+    rounds: list[dict[str, Any]] = []
+    issued_cases: list[dict[str, Any]] = []
+    notices: list[str] = []
+    for period, day, seed, severity, issue_on in (
+        ("2016-07", "2016-07-12", 7, july, datetime(2016, 8, 1, 10, tzinfo=CHINA_TZ)),
+        ("2016-11", "2016-11-20", 11, november, datetime(2016, 12, 1, 10, tzinfo=CHINA_TZ)),
+    ):
+        path = _inspection_round(
+            rt,
+            period=period,
+            day=day,
+            seed=seed,
+            severity=severity,
+            path=folder / f"inspections-{period}.csv",
+        )
+        with rt.database.transaction() as session:
+            import_inspections(
+                session,
+                path,
+                quarantine_dir=rt.settings.quarantine_dir,
+                actor=ACTOR,
+                at=issue_on.astimezone(UTC),
+            )
+            enforcement.close_passed_rectifications(session, at=issue_on, actor=ACTOR)
+            rates = violation_rates(session, parse_period(period))
+            overall = rates.overall.rate
+            rounds.append(
+                {
+                    "period": period,
+                    "inspected": overall.inspected,
+                    "violations": overall.violations,
+                    "rate": overall.rate,
+                    "ci_low": overall.ci_low,
+                    "ci_high": overall.ci_high,
+                    "enterprises": [r.to_json() for r in rates.enterprises],
+                }
+            )
+            enforcement.propose_cases(
+                session, rt.policy, parse_period(period), at=issue_on, actor=ACTOR
+            )
+            for view in enforcement.list_cases(session, at=issue_on, status="proposed"):
+                enforcement.issue_case(
+                    session,
+                    rt.policy,
+                    view.case.id,
+                    at=issue_on,
+                    notices_dir=rt.settings.reports_dir / "notices",
+                    actor=ACTOR,
+                )
+            bulletin_html, _pdf = publish_bulletin(
+                session,
+                parse_period(period),
+                rt.settings.reports_dir / "bulletins",
+                published_on=issue_on.date(),
+            )
+    with rt.database.transaction() as session:
+        for view in enforcement.list_cases(session, at=datetime(2016, 12, 31, tzinfo=CHINA_TZ)):
+            issued_cases.append(view.to_json())
+            if view.case.document:
+                notices.append(view.case.document)
+    last = rounds[0]["enterprises"]
+    chart = bar_chart(
+        "July 2016 inspection violation rate by enterprise",
+        [(str(e["enterprise_code"]), 100 * float(e["rate"] or 0)) for e in last],
+        unit="%",
+    )
+    round_rows = "".join(
+        f"<tr><td>{r['period']}</td><td>{r['inspected']}</td><td>{r['violations']}</td>"
+        f"<td>{100 * float(r['rate'] or 0):.1f}%</td>"
+        f"<td>{100 * float(r['ci_low']):.1f}% - {100 * float(r['ci_high']):.1f}%</td></tr>"
+        for r in rounds
+    )
+    case_rows = "".join(
+        f"<tr><td>{c['case_id']}</td><td>{c['enterprise_code']}</td><td>{c['kind']}</td>"
+        f"<td>{c['period']}</td><td>{c['deadline'] or ''}</td></tr>"
+        for c in issued_cases
+    )
+    section = (
+        "<h2>Secret inspections</h2><table><thead><tr><th>round</th><th>inspected</th>"
+        "<th>violations</th><th>rate</th><th>Wilson 95%</th></tr></thead><tbody>"
+        f"{round_rows}</tbody></table>{chart}"
+        "<h2>Enforcement cases issued</h2><table><thead><tr><th>case</th><th>enterprise</th>"
+        f"<th>measure</th><th>period</th><th>deadline</th></tr></thead><tbody>{case_rows}"
+        "</tbody></table>"
+    )
+    return SupervisionDemo(rounds, issued_cases, notices, str(bulletin_html), section)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from mvnoguard.config import Settings
+from mvnoguard.domain.calendar import as_aware, utc_now
 from mvnoguard.errors import MvnoguardError
 from mvnoguard.runtime import Runtime
 
@@ -40,3 +42,14 @@ def print_error(exc: MvnoguardError) -> None:
     reason = exc.details.get("reason")
     because = f" [{reason}]" if reason else ""
     print(f"error[{exc.code}]: {exc.message}{because}{where}", file=sys.stderr)
+
+
+AtOption = Annotated[
+    datetime | None,
+    typer.Option("--at", help="When it happens (ISO 8601; Beijing time if no zone). Default: now."),
+]
+
+
+def when(at: datetime | None) -> datetime:
+    """The moment a command acts at: ``--at`` if given, else now."""
+    return as_aware(at) if at else utc_now()

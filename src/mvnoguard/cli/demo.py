@@ -35,7 +35,7 @@ def run_demo(ctx: typer.Context) -> None:
     console.print("\n[bold]The market[/bold]: synthetic market -> import -> audit -> statistics")
     market = demo.run_market(rt)
     worst = sorted(
-        (e for e in market.audit["enterprises"] if e["audited"]),  # type: ignore[attr-defined]
+        (e for e in market.audit["enterprises"] if e["audited"]),
         key=lambda e: -e["violation_rate"],
     )[:5]
     audit_table = Table(title=f"Registry audit of {market.users_total:,} users: worst enterprises")
@@ -51,4 +51,24 @@ def run_demo(ctx: typer.Context) -> None:
     console.print(audit_table)
     verdict = "exactly the planted defects" if market.exact else "NOT the planted defects"
     console.print(f"The audit found {verdict}.")
-    console.print(f"Report: {market.report}")
+    console.print("\n[bold]Supervision[/bold]: secret inspections, rates, enforcement")
+    supervision = demo.run_supervision(rt, market)
+    rounds = Table(title="Secret inspection rounds (Wilson 95% intervals)")
+    for header in ("round", "inspected", "violations", "rate", "95% interval"):
+        rounds.add_column(header)
+    for r in supervision.rounds:
+        rounds.add_row(
+            str(r["period"]),
+            str(r["inspected"]),
+            str(r["violations"]),
+            f"{float(r['rate'] or 0):.1%}",
+            f"{float(r['ci_low']):.1%} - {float(r['ci_high']):.1%}",
+        )
+    console.print(rounds)
+    console.print(
+        f"{len(supervision.cases_issued)} enforcement cases issued; "
+        f"{len(supervision.notices)} notices written under {rt.settings.reports_dir / 'notices'}"
+    )
+    console.print(f"Bulletin: {supervision.bulletin}")
+    report = demo.write_demo_report(rt, market, [supervision.section_html])
+    console.print(f"Report: {report}")

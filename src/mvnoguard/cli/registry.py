@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from mvnoguard.cli.context import print_json, runtime
-from mvnoguard.domain.calendar import as_aware, utc_now
+from mvnoguard.cli.context import AtOption, print_json, runtime, when
+from mvnoguard.domain.calendar import utc_now
 from mvnoguard.domain.subscribers import HostNetwork, LifecycleEventKind, OutletKind
 from mvnoguard.errors import ConfigurationError, InvalidInput
 from mvnoguard.identity.documents import parse_document_input
@@ -34,17 +34,9 @@ subscriber_app = typer.Typer(help="Subscribers: sign-up and lifecycle.", no_args
 retention_app = typer.Typer(help="Identity data retention.", no_args_is_help=True)
 registry_app = typer.Typer(help="Whole-registry jobs.", no_args_is_help=True)
 
-AtOption = Annotated[
-    datetime | None,
-    typer.Option("--at", help="When it happens (ISO 8601; Beijing time if no zone). Default: now."),
-]
 EnterpriseOption = Annotated[
     str | None, typer.Option("--enterprise", help="Act as this enterprise (its numbers only).")
 ]
-
-
-def _when(at: datetime | None) -> datetime:
-    return as_aware(at) if at else utc_now()
 
 
 @db_app.command("upgrade")
@@ -133,7 +125,7 @@ def outlet_blacklist(
 ) -> None:
     """Put an outlet caught violating on the agent blacklist."""
     with runtime(ctx).database.transaction() as session:
-        catalog.blacklist_outlet(session, code, reason=reason, at=_when(at), actor=ACTOR)
+        catalog.blacklist_outlet(session, code, reason=reason, at=when(at), actor=ACTOR)
     typer.echo(f"outlet {code} blacklisted")
 
 
@@ -304,7 +296,7 @@ def _add_lifecycle_command(name: str, kind: LifecycleEventKind, summary: str) ->
                 session,
                 msisdn,
                 reason=reason,
-                at=_when(at),
+                at=when(at),
                 actor=ACTOR,
                 enterprise_code=enterprise,
             )
@@ -345,7 +337,7 @@ def subscriber_resume(
             method=verification,
             face_score=face_score,
             outlet_code=outlet,
-            at=_when(at),
+            at=when(at),
             actor=ACTOR,
             enterprise_code=enterprise,
         )
@@ -360,7 +352,7 @@ def subscriber_require_reverification(
     rt = runtime(ctx)
     with rt.database.transaction() as session:
         task = rt.lifecycle.require_reverification(
-            session, msisdn, reason=reason, at=_when(at), actor=ACTOR
+            session, msisdn, reason=reason, at=when(at), actor=ACTOR
         )
         print_json({"msisdn": msisdn, "task": task.kind, "due_at": iso_utc(task.due_at)})
 
@@ -370,7 +362,7 @@ def registry_enforce(ctx: typer.Context, at: AtOption = None) -> None:
     """Suspend overdue re-verifications and unregistered numbers past the catch-up deadline."""
     rt = runtime(ctx)
     with rt.database.transaction() as session:
-        run = rt.lifecycle.enforce(session, at=_when(at), actor=ACTOR)
+        run = rt.lifecycle.enforce(session, at=when(at), actor=ACTOR)
     print_json(run.__dict__)
 
 
@@ -379,7 +371,7 @@ def retention_purge(ctx: typer.Context, at: AtOption = None) -> None:
     """Purge identity data kept past the retention period after cancellation."""
     rt = runtime(ctx)
     with rt.database.transaction() as session:
-        purged = rt.lifecycle.purge_expired(session, at=_when(at), actor=ACTOR)
+        purged = rt.lifecycle.purge_expired(session, at=when(at), actor=ACTOR)
     typer.echo(f"{purged} identities purged")
 
 

@@ -29,6 +29,14 @@ class RuleSet:
     retention_years_after_cancellation: int | None = None
     unregistered_catch_up_deadline: date | None = None
     suspend_all_after_days: int | None = None
+    # Enforcement: an enterprise whose inspection violation rate is, with 95% confidence, at
+    # least the threshold (its Wilson lower bound reaches it) gets the measure proposed.
+    min_inspections_for_action: int | None = None
+    notice_violation_rate: float | None = None
+    rectification_violation_rate: float | None = None
+    rectification_deadline_days: int | None = None
+    interview_violation_rate: float | None = None
+    suspend_allocation_violation_rate: float | None = None
 
 
 RULE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(RuleSet))

@@ -1,1 +1,1 @@
-"""Reports: market statistics, audits, notices, as HTML (and PDF later)."""
+"""Reports: the market report, enforcement notices and bulletins, as HTML and PDF."""

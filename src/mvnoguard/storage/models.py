@@ -221,3 +221,59 @@ class AuditEntry(Base):
     # Unique: two entries can never claim the same predecessor, so the chain cannot fork.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Inspection(Base):
+    """One secret inspection of one outlet (the inspections contract), keyed by inspection_id."""
+
+    __tablename__ = "inspections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inspection_id: Mapped[str] = mapped_column(String(64), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    outlet_code: Mapped[str] = mapped_column(String(64), index=True)
+    inspected_on: Mapped[date] = mapped_column(Date, index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    violations: Mapped[str] = mapped_column(Text, default="")  # ;-separated kinds
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Evidence(Base):
+    """A file backing an inspection result, stored once by its SHA-256 under HOME/evidence/."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (Index("uq_evidence_inspection_sha", "inspection_id", "sha256", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.inspection_id"))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class EnforcementCase(Base):
+    """A measure against an enterprise: proposed from measurements, issued, later closed."""
+
+    __tablename__ = "enforcement_cases"
+    __table_args__ = (
+        Index("uq_enforcement_cases_key", "enterprise_id", "kind", "period", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # proposed | issued | closed
+    reason: Mapped[str] = mapped_column(Text)
+    inspected: Mapped[int] = mapped_column(Integer)
+    violations: Mapped[int] = mapped_column(Integer)
+    ci_low: Mapped[float] = mapped_column(Float)
+    ci_high: Mapped[float] = mapped_column(Float)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deadline: Mapped[date | None] = mapped_column(Date)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    document: Mapped[str | None] = mapped_column(Text)  # path of the PDF under HOME/reports
+
+    enterprise: Mapped[Enterprise] = relationship()

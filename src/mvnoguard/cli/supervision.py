@@ -1,0 +1,256 @@
+"""The regulator's commands: inspections, violation rates, enforcement, the bulletin."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mvnoguard.cli.context import AtOption, print_json, runtime, when
+from mvnoguard.domain.calendar import local_date, utc_now
+from mvnoguard.supervision import enforcement
+from mvnoguard.supervision.inspection_records import (
+    attach_evidence,
+    import_inspections,
+    inspectable_outlets,
+    parse_result,
+    record,
+)
+from mvnoguard.supervision.periods import Period, parse_period
+from mvnoguard.supervision.sampling import plan_inspections, write_plan_csv
+from mvnoguard.supervision.violation_rates import violation_rates
+
+ACTOR = "regulator-cli"
+
+inspections_app = typer.Typer(
+    help="Secret inspections: plans, results, evidence.", no_args_is_help=True
+)
+enforce_app = typer.Typer(
+    help="Enforcement cases: propose, issue, close, list.", no_args_is_help=True
+)
+
+PeriodOption = Annotated[str, typer.Option("--period", help="YYYY, YYYY-Qn or YYYY-MM.")]
+
+
+@inspections_app.command("plan")
+def inspections_plan(
+    ctx: typer.Context,
+    margin: Annotated[float, typer.Option("--margin", help="Target margin of error, e.g. 0.05.")],
+    confidence: Annotated[float, typer.Option("--confidence")] = 0.95,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    previous: Annotated[
+        str | None, typer.Option("--previous", help="Period whose rates weight the sample.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Plan CSV (default under reports).")
+    ] = None,
+) -> None:
+    """Draw a stratified random sample of outlets to inspect, per enterprise and outlet kind."""
+    rt = runtime(ctx)
+    with rt.database.transaction() as session:
+        outlets = inspectable_outlets(session)
+        rates = None
+        if previous is not None:
+            measured = violation_rates(session, parse_period(previous))
+            rates = {
+                row.enterprise_code: row.rate.rate
+                for row in measured.enterprises
+                if row.rate.rate is not None
+            }
+    plan = plan_inspections(
+        outlets, margin=margin, confidence=confidence, seed=seed, previous_rates=rates
+    )
+    target = out or rt.settings.reports_dir / "plans" / f"inspection-plan-seed{seed}.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_plan_csv(plan, target)
+    per_enterprise: dict[str, int] = {}
+    for item in plan:
+        per_enterprise[item.enterprise_code] = per_enterprise.get(item.enterprise_code, 0) + 1
+    print_json({"plan": str(target), "inspections": len(plan), "per_enterprise": per_enterprise})
+
+
+@inspections_app.command("import")
+def inspections_import(ctx: typer.Context, file: Path, at: AtOption = None) -> None:
+    """Load inspection results (the inspections contract); bad rows are quarantined."""
+    rt = runtime(ctx)
+    moment = when(at)
+    with rt.database.transaction() as session:
+        summary = import_inspections(
+            session, file, quarantine_dir=rt.settings.quarantine_dir, actor=ACTOR, at=moment
+        )
+        closed = enforcement.close_passed_rectifications(session, at=moment, actor=ACTOR)
+    body = summary.__dict__ | {"rectifications_closed": [c.id for c in closed]}
+    print_json(body)
+
+
+@inspections_app.command("record")
+def inspections_record(
+    ctx: typer.Context,
+    inspection_id: str,
+    enterprise: Annotated[str, typer.Option("--enterprise")],
+    outlet: Annotated[str, typer.Option("--outlet")],
+    outcome: Annotated[str, typer.Option("--outcome", help="pass or violation")],
+    violations: Annotated[str, typer.Option("--violations", help="kinds, ;-separated")] = "",
+    inspected_on: Annotated[datetime | None, typer.Option("--inspected-on")] = None,
+    evidence: Annotated[
+        list[Path] | None, typer.Option("--evidence", help="File(s) to attach.")
+    ] = None,
+    at: AtOption = None,
+) -> None:
+    """Record one inspection result (and its evidence files)."""
+    rt = runtime(ctx)
+    moment = when(at)
+    day = inspected_on.date() if inspected_on else local_date(moment)
+    result = parse_result(
+        {
+            "inspection_id": inspection_id,
+            "enterprise_code": enterprise,
+            "outlet_code": outlet,
+            "inspected_on": day.isoformat(),
+            "outcome": outcome,
+            "violations": violations,
+        },
+        today=local_date(moment),
+    )
+    with rt.database.transaction() as session:
+        changed = record(session, result, actor=ACTOR, at=moment)
+        stored = [
+            attach_evidence(
+                session,
+                inspection_id,
+                path,
+                evidence_dir=rt.settings.home / "evidence",
+                actor=ACTOR,
+            ).sha256
+            for path in evidence or []
+        ]
+        closed = enforcement.close_passed_rectifications(session, at=moment, actor=ACTOR)
+    print_json(
+        {
+            "inspection_id": inspection_id,
+            "recorded": changed,
+            "evidence": stored,
+            "rectifications_closed": [c.id for c in closed],
+        }
+    )
+
+
+def _period_or_none(period: str | None) -> Period | None:
+    return parse_period(period) if period else None
+
+
+def violations(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    period: Annotated[
+        str | None, typer.Option("--period", help="YYYY, YYYY-Qn or YYYY-MM.")
+    ] = None,
+) -> None:
+    """Violation rates from inspections, with Wilson 95% intervals, tiers and trends."""
+    rt = runtime(ctx)
+    with rt.database.transaction() as session:
+        rates = violation_rates(session, _period_or_none(period))
+    if as_json:
+        print_json(rates.to_json())
+        return
+    table = Table(title=f"Violation rates{' ' + period if period else ''} (Wilson 95%)")
+    for header in (
+        "tier",
+        "enterprise",
+        "inspected",
+        "violations",
+        "rate",
+        "95% interval",
+        "trend",
+    ):
+        table.add_column(header)
+    for row in [*rates.enterprises, rates.overall]:
+        r = row.rate
+        table.add_row(
+            str(row.tier or ""),
+            row.enterprise_code,
+            str(r.inspected),
+            str(r.violations),
+            "-" if r.rate is None else f"{r.rate:.1%}",
+            f"{r.ci_low:.1%} - {r.ci_high:.1%}",
+            row.trend,
+        )
+    Console().print(table)
+
+
+@enforce_app.command("propose")
+def enforce_propose(ctx: typer.Context, period: PeriodOption, at: AtOption = None) -> None:
+    """Propose the measures the period's violation rates call for."""
+    rt = runtime(ctx)
+    with rt.database.transaction() as session:
+        created = enforcement.propose_cases(
+            session, rt.policy, parse_period(period), at=when(at), actor=ACTOR
+        )
+        print_json([enforcement.CaseView(c, False).to_json() for c in created])
+
+
+@enforce_app.command("issue")
+def enforce_issue(ctx: typer.Context, case_id: int, at: AtOption = None) -> None:
+    """Issue a proposed case; writes its notice (HTML and PDF) under HOME/reports/notices/."""
+    rt = runtime(ctx)
+    with rt.database.transaction() as session:
+        case = enforcement.issue_case(
+            session,
+            rt.policy,
+            case_id,
+            at=when(at),
+            notices_dir=rt.settings.reports_dir / "notices",
+            actor=ACTOR,
+        )
+        print_json(enforcement.CaseView(case, False).to_json())
+
+
+@enforce_app.command("close")
+def enforce_close(
+    ctx: typer.Context,
+    case_id: int,
+    reason: Annotated[str, typer.Option("--reason")],
+    at: AtOption = None,
+) -> None:
+    """Close a case (rectified, withdrawn, superseded...)."""
+    rt = runtime(ctx)
+    with rt.database.transaction() as session:
+        case = enforcement.close_case(session, case_id, reason=reason, at=when(at), actor=ACTOR)
+        print_json(enforcement.CaseView(case, False).to_json())
+
+
+@enforce_app.command("list")
+def enforce_list(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option("--status")] = None,
+    enterprise: Annotated[str | None, typer.Option("--enterprise")] = None,
+    at: AtOption = None,
+) -> None:
+    """Cases, overdue rectifications first."""
+    rt = runtime(ctx)
+    with rt.database.transaction() as session:
+        views = enforcement.list_cases(
+            session, at=when(at), status=status, enterprise_code=enterprise
+        )
+        print_json([v.to_json() for v in views])
+
+
+def bulletin(
+    ctx: typer.Context,
+    period: PeriodOption,
+    published_on: Annotated[datetime | None, typer.Option("--published-on")] = None,
+) -> None:
+    """Publish the period's bulletin of enterprises and violations (HTML and PDF)."""
+    from mvnoguard.supervision.publication import publish_bulletin
+
+    rt = runtime(ctx)
+    day: date = published_on.date() if published_on else local_date(utc_now())
+    with rt.database.transaction() as session:
+        html, pdf = publish_bulletin(
+            session, parse_period(period), rt.settings.reports_dir / "bulletins", published_on=day
+        )
+    print_json({"html": str(html), "pdf": str(pdf)})

@@ -1,0 +1,260 @@
+"""Enforcement cases: proposed from measured violation rates, issued by the regulator, closed.
+
+Thresholds come from the policy in force at the end of the period. A measure is proposed when
+an enterprise's Wilson 95% lower bound reaches the measure's threshold and enough outlets were
+inspected, so no enterprise is punished for a rate the numbers cannot support. Proposing again
+for the same period adds nothing. Issuing writes the Chinese notice (HTML and PDF) under
+``HOME/reports/notices/``; a rectification order gets its deadline, and is closed when a
+re-inspection after issue finds every outlet passing. Overdue rectifications surface in lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mvnoguard.domain.calendar import as_aware, local_date
+from mvnoguard.domain.inspections import InspectionOutcome
+from mvnoguard.domain.policy import Policy, RuleSet
+from mvnoguard.errors import NotFound, RuleViolation
+from mvnoguard.registry.catalog import get_enterprise
+from mvnoguard.reports.notices import CaseKind as NoticeKind
+from mvnoguard.reports.notices import NoticeData, write_notice
+from mvnoguard.storage import audit_log
+from mvnoguard.storage.models import EnforcementCase, Enterprise, Inspection
+from mvnoguard.supervision.periods import Period
+from mvnoguard.supervision.violation_rates import violation_rates
+
+
+class CaseKind(StrEnum):
+    RECTIFICATION_ORDER = "rectification_order"
+    NOTICE_OF_CRITICISM = "notice_of_criticism"
+    INTERVIEW = "interview"
+    SUSPEND_NUMBER_ALLOCATION = "suspend_number_allocation"
+
+
+class CaseStatus(StrEnum):
+    PROPOSED = "proposed"
+    ISSUED = "issued"
+    CLOSED = "closed"
+
+
+def _thresholds(rules: RuleSet) -> list[tuple[CaseKind, float]]:
+    pairs = [
+        (CaseKind.RECTIFICATION_ORDER, rules.rectification_violation_rate),
+        (CaseKind.NOTICE_OF_CRITICISM, rules.notice_violation_rate),
+        (CaseKind.INTERVIEW, rules.interview_violation_rate),
+        (CaseKind.SUSPEND_NUMBER_ALLOCATION, rules.suspend_allocation_violation_rate),
+    ]
+    return [(kind, value) for kind, value in pairs if value is not None]
+
+
+def propose_cases(
+    session: Session, policy: Policy, period: Period, *, at: datetime, actor: str
+) -> list[EnforcementCase]:
+    """Propose every measure the period's inspection rates call for; returns the new ones."""
+    rules = policy.at(period.end - timedelta(days=1))
+    minimum = rules.min_inspections_for_action or 1
+    created: list[EnforcementCase] = []
+    for row in violation_rates(session, period).enterprises:
+        rate = row.rate
+        if rate.inspected < minimum:
+            continue
+        enterprise = get_enterprise(session, row.enterprise_code)
+        for kind, threshold in _thresholds(rules):
+            if rate.ci_low < threshold:
+                continue
+            exists = session.scalar(
+                select(EnforcementCase.id).where(
+                    EnforcementCase.enterprise_id == enterprise.id,
+                    EnforcementCase.kind == kind.value,
+                    EnforcementCase.period == period.label,
+                )
+            )
+            if exists is not None:
+                continue
+            case = EnforcementCase(
+                enterprise_id=enterprise.id,
+                kind=kind.value,
+                period=period.label,
+                status=CaseStatus.PROPOSED.value,
+                reason=(
+                    f"{rate.violations} of {rate.inspected} inspected outlets in violation; "
+                    f"95% lower bound {rate.ci_low:.1%} reaches the {threshold:.0%} threshold"
+                ),
+                inspected=rate.inspected,
+                violations=rate.violations,
+                ci_low=rate.ci_low,
+                ci_high=rate.ci_high,
+                proposed_at=at,
+            )
+            session.add(case)
+            session.flush()
+            audit_log.append(
+                session,
+                actor=actor,
+                action="case.propose",
+                subject=f"case:{case.id}",
+                detail=f"{enterprise.code} {kind.value} {period.label}",
+            )
+            created.append(case)
+    return created
+
+
+def _case(session: Session, case_id: int) -> EnforcementCase:
+    case = session.get(EnforcementCase, case_id)
+    if case is None:
+        raise NotFound(f"no enforcement case {case_id}", code="unknown_case", field="case_id")
+    return case
+
+
+def _notice_data(
+    session: Session, case: EnforcementCase, period: Period, issued: date
+) -> NoticeData:
+    rates = violation_rates(session, period)
+    row = next((r for r in rates.enterprises if r.enterprise_code == case.enterprise.code), None)
+    counts = row.violation_counts if row else {}
+    return NoticeData(
+        case_id=f"case-{case.id:05d}",
+        kind=cast(NoticeKind, case.kind),
+        enterprise_code=case.enterprise.code,
+        enterprise_name=case.enterprise.name,
+        period=period.chinese,
+        inspected=case.inspected,
+        violations=case.violations,
+        rate=case.violations / case.inspected if case.inspected else 0.0,
+        ci_low=case.ci_low,
+        ci_high=case.ci_high,
+        violation_counts=counts,
+        registry_violation_rate=None,
+        issued_on=issued,
+        deadline=case.deadline,
+    )
+
+
+def issue_case(
+    session: Session, policy: Policy, case_id: int, *, at: datetime, notices_dir: Path, actor: str
+) -> EnforcementCase:
+    """Issue a proposed case: fix its deadline and write its notice (HTML and PDF)."""
+    from mvnoguard.supervision.periods import parse_period
+
+    at = as_aware(at)
+    case = _case(session, case_id)
+    if case.status != CaseStatus.PROPOSED.value:
+        raise RuleViolation(f"case {case_id} is {case.status}, not proposed", code="bad_case_state")
+    issued = local_date(at)
+    if case.kind == CaseKind.RECTIFICATION_ORDER.value:
+        days = policy.at(issued).rectification_deadline_days or 30
+        case.deadline = issued + timedelta(days=days)
+    case.status = CaseStatus.ISSUED.value
+    case.issued_at = at
+    _html, pdf = write_notice(
+        _notice_data(session, case, parse_period(case.period), issued), notices_dir
+    )
+    case.document = str(pdf)
+    audit_log.append(session, actor=actor, action="case.issue", subject=f"case:{case.id}")
+    session.flush()
+    return case
+
+
+def close_case(
+    session: Session, case_id: int, *, reason: str, at: datetime, actor: str
+) -> EnforcementCase:
+    case = _case(session, case_id)
+    if case.status == CaseStatus.CLOSED.value:
+        raise RuleViolation(f"case {case_id} is already closed", code="bad_case_state")
+    case.status = CaseStatus.CLOSED.value
+    case.closed_at = as_aware(at)
+    case.close_reason = reason
+    audit_log.append(
+        session, actor=actor, action="case.close", subject=f"case:{case.id}", detail=reason
+    )
+    session.flush()
+    return case
+
+
+def close_passed_rectifications(
+    session: Session, *, at: datetime, actor: str
+) -> list[EnforcementCase]:
+    """Close each issued rectification whose enterprise was re-inspected after issue and passed."""
+    closed = []
+    open_orders = session.scalars(
+        select(EnforcementCase).where(
+            EnforcementCase.kind == CaseKind.RECTIFICATION_ORDER.value,
+            EnforcementCase.status == CaseStatus.ISSUED.value,
+        )
+    ).all()
+    for case in open_orders:
+        assert case.issued_at is not None
+        after = session.scalars(
+            select(Inspection.outcome).where(
+                Inspection.enterprise_id == case.enterprise_id,
+                Inspection.inspected_on > local_date(case.issued_at),
+            )
+        ).all()
+        if after and all(outcome == InspectionOutcome.PASS.value for outcome in after):
+            closed.append(
+                close_case(
+                    session,
+                    case.id,
+                    reason=f"re-inspection passed ({len(after)} outlets)",
+                    at=at,
+                    actor=actor,
+                )
+            )
+    return closed
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case: EnforcementCase
+    overdue: bool
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.case
+        return {
+            "case_id": c.id,
+            "enterprise_code": c.enterprise.code,
+            "kind": c.kind,
+            "period": c.period,
+            "status": c.status,
+            "reason": c.reason,
+            "inspected": c.inspected,
+            "violations": c.violations,
+            "ci_low": c.ci_low,
+            "ci_high": c.ci_high,
+            "issued_at": c.issued_at.isoformat() if c.issued_at else None,
+            "deadline": c.deadline.isoformat() if c.deadline else None,
+            "overdue": self.overdue,
+            "closed_at": c.closed_at.isoformat() if c.closed_at else None,
+            "close_reason": c.close_reason,
+            "document": c.document,
+        }
+
+
+def list_cases(
+    session: Session, *, at: datetime, status: str | None = None, enterprise_code: str | None = None
+) -> list[CaseView]:
+    """Cases, overdue ones first: issued with a deadline that has passed on ``at``'s date."""
+    query = select(EnforcementCase).join(Enterprise, Enterprise.id == EnforcementCase.enterprise_id)
+    if status is not None:
+        query = query.where(EnforcementCase.status == status)
+    if enterprise_code is not None:
+        query = query.where(Enterprise.code == enterprise_code)
+    today = local_date(as_aware(at))
+    views = [
+        CaseView(
+            case,
+            case.status == CaseStatus.ISSUED.value
+            and case.deadline is not None
+            and case.deadline < today,
+        )
+        for case in session.scalars(query.order_by(EnforcementCase.id))
+    ]
+    return sorted(views, key=lambda v: (not v.overdue, v.case.id))

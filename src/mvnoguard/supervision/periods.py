@@ -1,0 +1,71 @@
+"""Reporting periods: a year (2016), a quarter (2016-Q3) or a month (2016-07), and the one before.
+
+A period is the half-open date range [start, end); the previous period is the one of the same
+length just before it, for trends.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from mvnoguard.errors import InvalidInput
+
+_PATTERN = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(\d{2})))?$")
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start: date
+    end: date
+
+    def previous(self) -> Period:
+        year, quarter, month = _parts(self.label)
+        if month is not None:
+            y, m = (year, month - 1) if month > 1 else (year - 1, 12)
+            return parse_period(f"{y}-{m:02d}")
+        if quarter is not None:
+            y, q = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+            return parse_period(f"{y}-Q{q}")
+        return parse_period(str(year - 1))
+
+    @property
+    def chinese(self) -> str:
+        year, quarter, month = _parts(self.label)
+        if month is not None:
+            return f"{year}年{month}月"
+        if quarter is not None:
+            return f"{year}年第{quarter}季度"
+        return f"{year}年"
+
+
+def _parts(label: str) -> tuple[int, int | None, int | None]:
+    match = _PATTERN.match(label)
+    if match is None:
+        raise InvalidInput(
+            f"period {label!r} is not YYYY, YYYY-Qn or YYYY-MM", code="bad_period", field="period"
+        )
+    year = int(match.group(1))
+    quarter = int(match.group(2)) if match.group(2) else None
+    month = int(match.group(3)) if match.group(3) else None
+    if month is not None and not 1 <= month <= 12:
+        raise InvalidInput(
+            f"period {label!r} has no month {month}", code="bad_period", field="period"
+        )
+    return year, quarter, month
+
+
+def _month_start(year: int, month: int) -> date:
+    return date(year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
+
+
+def parse_period(label: str) -> Period:
+    year, quarter, month = _parts(label.strip())
+    if month is not None:
+        return Period(label.strip(), date(year, month, 1), _month_start(year, month + 1))
+    if quarter is not None:
+        first = 3 * (quarter - 1) + 1
+        return Period(label.strip(), date(year, first, 1), _month_start(year, first + 3))
+    return Period(label.strip(), date(year, 1, 1), date(year + 1, 1, 1))
