@@ -159,6 +159,7 @@ def run_market(rt: Runtime, *, scale: float = DEMO_SCALE, seed: int = 2015) -> M
     import_registry(market_dir, home=rt.settings.home, database=rt.database, vault=rt.vault)
     store = RegistryStore(rt.settings.home)
     audit = run_audit(store, rt.policy).to_json()
+    store.save_audit(audit)
     truth = json.loads((market_dir / "truth.json").read_text(encoding="utf-8"))
     found = {e["enterprise_code"]: e for e in audit["enterprises"]}
     exact = all(
@@ -274,6 +275,7 @@ def run_supervision(rt: Runtime, market: MarketDemo) -> SupervisionDemo:
                     at=issue_on,
                     notices_dir=rt.settings.reports_dir / "notices",
                     actor=ACTOR,
+                    registry_rates=registry_rates,
                 )
             bulletin_html, _pdf = publish_bulletin(
                 session,

@@ -78,3 +78,12 @@ def test_tiers_and_trends(two_rounds: Database) -> None:
     q4 = {r["enterprise_code"]: r for r in rates["enterprises"]}
     assert q4["E01"]["trend"] == "better" and q4["E03"]["trend"] == "unchanged"
     assert q4["E01"]["previous"]["inspected"] == 40
+
+
+def test_registry_audit_rates_sit_beside_inspection_rates(two_rounds: Database) -> None:
+    with two_rounds.transaction() as session:
+        rows = violation_rates(
+            session, parse_period("2016-07"), registry_rates={"E01": 0.042}
+        ).to_json()["enterprises"]
+    by_code = {r["enterprise_code"]: r["registry_violation_rate"] for r in rows}
+    assert by_code == {"E01": 0.042, "E02": None, "E03": None}

@@ -10,7 +10,9 @@ them as Parquet too, so the pipelines read one folder on any engine.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -86,3 +88,21 @@ class RegistryStore:
 
     def subscriber_files(self) -> list[Path]:
         return sorted(self.subscribers_dir.glob("*.parquet"))
+
+    @property
+    def latest_audit(self) -> Path:
+        return self.root / "audit-latest.json"
+
+    def save_audit(self, report: dict[str, Any]) -> None:
+        """Keep the latest audit report, so rates and notices can cite it without a re-run."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.latest_audit.with_suffix(".tmp")
+        tmp.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.latest_audit)
+
+    def registry_violation_rates(self) -> dict[str, float | None]:
+        """Per enterprise, the violation rate of the latest saved audit ({} before any)."""
+        if not self.latest_audit.exists():
+            return {}
+        report = json.loads(self.latest_audit.read_text(encoding="utf-8"))
+        return {e["enterprise_code"]: e["violation_rate"] for e in report["enterprises"]}

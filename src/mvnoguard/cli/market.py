@@ -58,6 +58,7 @@ def audit(
     store = RegistryStore(rt.settings.home)
     report = run_audit(store, rt.policy, engine=engine)  # type: ignore[arg-type]
     result = report.to_json()
+    store.save_audit(result)
     if as_json:
         print_json(result)
         return

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from mvnoguard.analytics.store import RegistryStore
 from mvnoguard.cli.context import AtOption, print_json, runtime, when
 from mvnoguard.domain.calendar import local_date, utc_now
 from mvnoguard.supervision import enforcement
@@ -153,7 +154,11 @@ def violations(
     """Violation rates from inspections, with Wilson 95% intervals, tiers and trends."""
     rt = runtime(ctx)
     with rt.database.transaction() as session:
-        rates = violation_rates(session, _period_or_none(period))
+        rates = violation_rates(
+            session,
+            _period_or_none(period),
+            registry_rates=RegistryStore(rt.settings.home).registry_violation_rates(),
+        )
     if as_json:
         print_json(rates.to_json())
         return
@@ -205,6 +210,7 @@ def enforce_issue(ctx: typer.Context, case_id: int, at: AtOption = None) -> None
             at=when(at),
             notices_dir=rt.settings.reports_dir / "notices",
             actor=ACTOR,
+            registry_rates=RegistryStore(rt.settings.home).registry_violation_rates(),
         )
         print_json(enforcement.CaseView(case, False).to_json())
 

@@ -10,6 +10,7 @@ re-inspection after issue finds every outlet passing. Overdue rectifications sur
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -115,7 +116,11 @@ def _case(session: Session, case_id: int) -> EnforcementCase:
 
 
 def _notice_data(
-    session: Session, case: EnforcementCase, period: Period, issued: date
+    session: Session,
+    case: EnforcementCase,
+    period: Period,
+    issued: date,
+    registry_rate: float | None,
 ) -> NoticeData:
     rates = violation_rates(session, period)
     row = next((r for r in rates.enterprises if r.enterprise_code == case.enterprise.code), None)
@@ -132,14 +137,21 @@ def _notice_data(
         ci_low=case.ci_low,
         ci_high=case.ci_high,
         violation_counts=counts,
-        registry_violation_rate=None,
+        registry_violation_rate=registry_rate,
         issued_on=issued,
         deadline=case.deadline,
     )
 
 
 def issue_case(
-    session: Session, policy: Policy, case_id: int, *, at: datetime, notices_dir: Path, actor: str
+    session: Session,
+    policy: Policy,
+    case_id: int,
+    *,
+    at: datetime,
+    notices_dir: Path,
+    actor: str,
+    registry_rates: Mapping[str, float | None] | None = None,
 ) -> EnforcementCase:
     """Issue a proposed case: fix its deadline and write its notice (HTML and PDF)."""
     from mvnoguard.supervision.periods import parse_period
@@ -155,7 +167,14 @@ def issue_case(
     case.status = CaseStatus.ISSUED.value
     case.issued_at = at
     _html, pdf = write_notice(
-        _notice_data(session, case, parse_period(case.period), issued), notices_dir
+        _notice_data(
+            session,
+            case,
+            parse_period(case.period),
+            issued,
+            (registry_rates or {}).get(case.enterprise.code),
+        ),
+        notices_dir,
     )
     case.document = str(pdf)
     audit_log.append(session, actor=actor, action="case.issue", subject=f"case:{case.id}")

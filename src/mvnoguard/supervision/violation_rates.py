@@ -6,6 +6,7 @@ previous period.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ class EnterpriseRate:
     tier: int | None = None
     previous: Rate | None = None
     trend: str = "new"
+    registry_violation_rate: float | None = None  # from the latest registry audit, if any
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -41,6 +43,7 @@ class EnterpriseRate:
             "tier": self.tier,
             "violation_kinds": dict(sorted(self.violation_counts.items())),
             "trend": self.trend,
+            "registry_violation_rate": self.registry_violation_rate,
         }
         if self.previous is not None:
             body["previous"] = {
@@ -84,7 +87,14 @@ def _tally(
     return counts, kinds
 
 
-def violation_rates(session: Session, period: Period | None = None) -> ViolationRates:
+def violation_rates(
+    session: Session,
+    period: Period | None = None,
+    *,
+    registry_rates: Mapping[str, float | None] | None = None,
+) -> ViolationRates:
+    """Rates of the period's inspections (all inspections without a period), next to each
+    enterprise's registry-audit rate when ``registry_rates`` gives one."""
     counts, kinds = _tally(session, period)
     previous_counts = _tally(session, period.previous())[0] if period else {}
     rows = []
@@ -102,6 +112,7 @@ def violation_rates(session: Session, period: Period | None = None) -> Violation
                 None,
                 previous,
                 trend(rate, previous),
+                (registry_rates or {}).get(code),
             )
         )
     tier_of = tiers([row.rate for row in rows])
