@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from mvnoguard import __version__
-from mvnoguard.cli import demo, identity, market, registry, supervision
+from mvnoguard.cli import demo, identity, market, models, registry, supervision
 from mvnoguard.cli.context import print_error, set_home
 from mvnoguard.errors import ConfigurationError, MvnoguardError
 
@@ -53,6 +53,7 @@ app.command("demo", help="The main job on embedded defaults, end to end.")(demo.
 app.command("stats")(market.stats)
 app.command("audit")(market.audit)
 app.add_typer(market.synth_app, name="synth")
+app.add_typer(models.app, name="model")
 app.add_typer(supervision.inspections_app, name="inspections")
 app.add_typer(supervision.enforce_app, name="enforce")
 app.command("violations")(supervision.violations)

@@ -1,0 +1,1 @@
+"""Detection: rules, models (behaviour, SMS content), explanations, evaluation on labelled data."""

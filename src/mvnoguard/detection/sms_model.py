@@ -1,0 +1,533 @@
+"""The SMS content model: one spam classifier for Chinese and English messages.
+
+Text is normalised (NFKC, lower case, URLs / e-mail addresses / phone numbers replaced by
+tokens, other digits by ``0``; the upstream ``x`` masking of the Chinese corpus is kept), then
+hashed into two sparse TF-IDF spaces -- character 1-4-grams, which work for Chinese without word
+segmentation, and word 1-2-grams -- and scored by a logistic regression. Hashing makes the
+features stateless: a model file only holds numeric arrays (the IDF weights, the coefficients,
+the intercept) and JSON metadata, written by :mod:`mvnoguard.detection.model_files`, so
+predicting never unpickles anything and reproduces the training-time features exactly.
+
+The decision threshold is chosen by cross-validation (the one maximising spam F1 on out-of-fold
+scores) and stored in the model. This module must never tune on test data: it only sees the
+files it is given.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import os
+import re
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
+from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.preprocessing import normalize
+from sklearn.svm import LinearSVC
+
+from mvnoguard.detection.model_files import load_model, save_model, sha256_of_files
+from mvnoguard.errors import DataFileError
+
+# scipy comes with scikit-learn; it ships no type hints, hence the untyped module handle.
+_SPARSE: Any = importlib.import_module("scipy.sparse")
+
+MODEL_KIND = "sms"
+NORMALISATION_VERSION = 1
+CHAR_FEATURES = 2**20
+WORD_FEATURES = 2**18
+DEFAULT_C = 3.0
+PREDICT_CHUNK_ROWS = 20_000
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:com|net|org|cn|co\.uk|biz)\b\S*")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+_PHONE = re.compile(r"(?<!\d)\+?\d(?:[\s-]?\d){6,}(?!\d)")
+_DIGIT = re.compile(r"\d")
+# Latin letters and (masked) digits only: Chinese is covered by the character n-grams, and
+# unsegmented Chinese "words" would be whole sentences that never recur.
+_WORD_PATTERN = r"[a-z0-9]+"
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_SPAM_LABELS = {"spam": 1, "1": 1, "ham": 0, "0": 0}
+
+
+def normalise(text: str) -> str:
+    """The one text normalisation used for training and prediction alike."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _URL.sub(" urltoken ", text)
+    text = _EMAIL.sub(" emailtoken ", text)
+    text = _PHONE.sub(" phonetoken ", text)
+    text = _DIGIT.sub("0", text)
+    return " ".join(text.split())
+
+
+def _char_vectorizer() -> HashingVectorizer:
+    return HashingVectorizer(
+        analyzer="char",
+        ngram_range=(1, 4),
+        n_features=CHAR_FEATURES,
+        alternate_sign=False,
+        norm=None,
+        lowercase=False,
+    )
+
+
+def _word_vectorizer() -> HashingVectorizer:
+    return HashingVectorizer(
+        analyzer="word",
+        ngram_range=(1, 2),
+        token_pattern=_WORD_PATTERN,
+        n_features=WORD_FEATURES,
+        alternate_sign=False,
+        norm=None,
+        lowercase=False,
+    )
+
+
+def _hashed(texts: Sequence[str]) -> tuple[Any, Any]:
+    """Raw term counts of the normalised texts in the char and the word space (CSR matrices)."""
+    normalised = [normalise(t) for t in texts]
+    return _char_vectorizer().transform(normalised), _word_vectorizer().transform(normalised)
+
+
+def _idf(counts: Any) -> FloatArray:
+    """Smoothed IDF exactly as scikit-learn's TfidfTransformer computes it."""
+    n_docs = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
+    idf: FloatArray = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
+    return idf
+
+
+def _tfidf(counts: Any, idf: FloatArray) -> Any:
+    weighted = counts.astype(np.float64)
+    weighted.data = 1.0 + np.log(weighted.data)  # sublinear tf
+    weighted.data *= idf[weighted.indices]
+    return normalize(weighted, norm="l2", copy=False)
+
+
+def _features(
+    char_counts: Any, word_counts: Any, char_idf: FloatArray, word_idf: FloatArray
+) -> Any:
+    return _SPARSE.hstack(
+        [_tfidf(char_counts, char_idf), _tfidf(word_counts, word_idf)], format="csr"
+    )
+
+
+def _fit_classifier(features: Any, labels: IntArray, seed: int) -> LinearSVC:
+    classifier = LinearSVC(C=DEFAULT_C, max_iter=10_000, random_state=seed)
+    classifier.fit(features, labels)
+    return classifier
+
+
+def _fit_calibration(labels: IntArray, margins: FloatArray) -> tuple[float, float]:
+    """Platt scaling: (slope, offset) so that sigmoid(slope * margin + offset) is a probability."""
+    platt = LogisticRegression(C=1e6).fit(margins.reshape(-1, 1), labels)
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+
+
+def _sigmoid(values: FloatArray) -> FloatArray:
+    result: FloatArray = 1.0 / (1.0 + np.exp(-values))
+    return result
+
+
+@dataclass(frozen=True)
+class LabelledMessages:
+    """Messages read from labelled files; ``languages`` is ``"en"`` or ``"zh"`` per file."""
+
+    texts: list[str]
+    labels: IntArray
+    languages: list[str]
+    sources: list[str]
+    skipped: int = 0
+
+
+@dataclass
+class SmsModel:
+    """A trained SMS spam model: everything it needs is numeric arrays plus metadata."""
+
+    char_idf: FloatArray
+    word_idf: FloatArray
+    coef: FloatArray
+    intercept: float
+    calibration: tuple[float, float]
+    threshold: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def score(self, texts: Sequence[str]) -> FloatArray:
+        """Spam probability of each text; an empty or blank text scores 0.0 (nothing to judge)."""
+        if not texts:
+            return np.zeros(0, dtype=np.float64)
+        char_counts, word_counts = _hashed(texts)
+        features = _features(char_counts, word_counts, self.char_idf, self.word_idf)
+        margin = np.asarray(features @ self.coef + self.intercept, dtype=np.float64)
+        slope, offset = self.calibration
+        scores = _sigmoid(slope * margin + offset)
+        blank = np.fromiter((not t.strip() for t in texts), dtype=bool, count=len(texts))
+        scores[blank] = 0.0
+        return scores
+
+    def predict(self, texts: Sequence[str]) -> IntArray:
+        return (self.score(texts) >= self.threshold).astype(np.int64)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        save_model(
+            path,
+            kind=MODEL_KIND,
+            metadata={
+                **self.metadata,
+                "threshold": self.threshold,
+                "intercept": self.intercept,
+                "calibration": list(self.calibration),
+            },
+            arrays={"char_idf": self.char_idf, "word_idf": self.word_idf, "coef": self.coef},
+        )
+
+
+def load_sms_model(path: str | os.PathLike[str]) -> SmsModel:
+    """Load a model written by :meth:`SmsModel.save`; refuses other kinds and corrupt files."""
+    loaded = load_model(path, kind=MODEL_KIND)
+    meta = loaded.metadata
+    try:
+        char_idf = loaded.arrays["char_idf"].astype(np.float64)
+        word_idf = loaded.arrays["word_idf"].astype(np.float64)
+        coef = loaded.arrays["coef"].astype(np.float64)
+        threshold, intercept = float(meta["threshold"]), float(meta["intercept"])
+        slope, offset = (float(v) for v in meta["calibration"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataFileError(
+            f"{Path(path).name}: incomplete SMS model ({exc})", code="model_file_corrupt"
+        ) from exc
+    if (
+        char_idf.shape != (CHAR_FEATURES,)
+        or word_idf.shape != (WORD_FEATURES,)
+        or coef.shape != (CHAR_FEATURES + WORD_FEATURES,)
+    ):
+        raise DataFileError(
+            f"{Path(path).name}: SMS model arrays have unexpected shapes", code="model_file_corrupt"
+        )
+    if meta.get("normalisation_version") != NORMALISATION_VERSION:
+        raise DataFileError(
+            f"{Path(path).name} was trained with text normalisation "
+            f"{meta.get('normalisation_version')!r}; retrain it with this mvnoguard",
+            code="model_format_unsupported",
+        )
+    return SmsModel(char_idf, word_idf, coef, intercept, (slope, offset), threshold, dict(meta))
+
+
+# --- reading labelled files -------------------------------------------------------------------
+
+
+def _label(raw: str) -> int | None:
+    return _SPAM_LABELS.get(raw.strip().lower())
+
+
+def _rows(path: Path) -> Iterator[tuple[str, str] | None]:
+    """(label, text) pairs of one file; None for a row that cannot be read."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        first = handle.readline()
+        handle.seek(0)
+        tab_separated = path.suffix.lower() in {".tsv", ".txt"} or (
+            path.suffix.lower() != ".csv" and "\t" in first
+        )
+        if tab_separated:
+            for line in handle:
+                label, sep, text = line.rstrip("\r\n").partition("\t")
+                yield (label, text) if sep else None
+            return
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            return
+        lowered = [h.strip().lower() for h in header]
+        if "label" in lowered and ("content" in lowered or "text" in lowered):
+            label_at = lowered.index("label")
+            text_at = lowered.index("content") if "content" in lowered else lowered.index("text")
+        else:  # no header: label,content
+            label_at, text_at = 0, 1
+            yield (header[0], ",".join(header[1:])) if len(header) >= 2 else None
+        for row in reader:
+            if len(row) <= max(label_at, text_at):
+                yield None
+            else:
+                yield row[label_at], row[text_at]
+
+
+def read_labelled(paths: Sequence[str | os.PathLike[str]]) -> LabelledMessages:
+    """Read label<TAB>text (ham/spam) and label,content CSV (1 = spam) files; skip bad rows.
+
+    The language of a file is ``"zh"`` when most of its messages contain a CJK character.
+    """
+    texts: list[str] = []
+    labels: list[int] = []
+    languages: list[str] = []
+    sources: list[str] = []
+    skipped = 0
+    for raw_path in paths:
+        path = Path(raw_path)
+        file_texts: list[str] = []
+        try:
+            for pair in _rows(path):
+                label = _label(pair[0]) if pair else None
+                if pair is None or label is None:
+                    skipped += 1
+                    continue
+                file_texts.append(pair[1])
+                labels.append(label)
+        except OSError as exc:
+            raise DataFileError(
+                f"cannot read {path.name}: {exc.strerror or exc}", code="unreadable_file"
+            ) from exc
+        except csv.Error as exc:
+            raise DataFileError(f"{path.name} is not a readable CSV file ({exc})") from exc
+        cjk = sum(1 for t in file_texts if _CJK.search(t))
+        language = "zh" if cjk * 2 > len(file_texts) else "en"
+        texts.extend(file_texts)
+        languages.extend([language] * len(file_texts))
+        sources.extend([path.name] * len(file_texts))
+    return LabelledMessages(texts, np.asarray(labels, dtype=np.int64), languages, sources, skipped)
+
+
+# --- training and cross-validation ------------------------------------------------------------
+
+
+def _groups(texts: Sequence[str]) -> IntArray:
+    """Identical messages (after normalisation) share a group, so they never straddle folds."""
+    ids: dict[str, int] = {}
+    return np.fromiter(
+        (ids.setdefault(normalise(t), len(ids)) for t in texts), dtype=np.int64, count=len(texts)
+    )
+
+
+def _out_of_fold_scores(
+    char_counts: Any,
+    word_counts: Any,
+    labels: IntArray,
+    strata: IntArray,
+    groups: IntArray,
+    *,
+    folds: int,
+    seed: int,
+) -> FloatArray:
+    scores = np.zeros(len(labels), dtype=np.float64)
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, test in splitter.split(np.zeros(len(labels)), strata, groups):
+        char_idf, word_idf = _idf(char_counts[train]), _idf(word_counts[train])
+        classifier = _fit_classifier(
+            _features(char_counts[train], word_counts[train], char_idf, word_idf),
+            labels[train],
+            seed,
+        )
+        test_features = _features(char_counts[test], word_counts[test], char_idf, word_idf)
+        scores[test] = classifier.decision_function(test_features)
+    return scores
+
+
+def best_threshold(labels: IntArray, scores: FloatArray) -> float:
+    """The threshold maximising spam F1 (ties: the one nearest 0.5)."""
+    candidates = np.round(np.arange(0.02, 0.981, 0.005), 3)
+    best, best_f1 = 0.5, -1.0
+    for threshold in sorted(candidates, key=lambda t: abs(t - 0.5)):
+        f1 = float(f1_score(labels, scores >= threshold, zero_division=0.0))
+        if f1 > best_f1:
+            best, best_f1 = float(threshold), f1
+    return best
+
+
+def classification_metrics(
+    labels: IntArray, scores: FloatArray, threshold: float
+) -> dict[str, Any]:
+    """Accuracy, macro-F1, spam F1, AUC and the confusion matrix [[tn, fp], [fn, tp]]."""
+    predicted = (scores >= threshold).astype(np.int64)
+    both_classes = len(np.unique(labels)) == 2
+    return {
+        "n": len(labels),
+        "spam": int(labels.sum()),
+        "accuracy": float(np.mean(predicted == labels)),
+        "macro_f1": float(f1_score(labels, predicted, average="macro", zero_division=0.0)),
+        "spam_f1": float(f1_score(labels, predicted, zero_division=0.0)),
+        "auc": float(roc_auc_score(labels, scores)) if both_classes else None,
+        "confusion_matrix": confusion_matrix(labels, predicted, labels=[0, 1]).tolist(),
+    }
+
+
+def _cross_validate(
+    messages: LabelledMessages, char_counts: Any, word_counts: Any, *, folds: int, seed: int
+) -> dict[str, Any]:
+    languages = np.asarray(messages.languages)
+    strata = messages.labels + 2 * (languages == "zh").astype(np.int64)
+    started = time.perf_counter()
+    margins = _out_of_fold_scores(
+        char_counts,
+        word_counts,
+        messages.labels,
+        strata,
+        _groups(messages.texts),
+        folds=folds,
+        seed=seed,
+    )
+    slope, offset = _fit_calibration(messages.labels, margins)
+    scores = _sigmoid(slope * margins + offset)
+    threshold = best_threshold(messages.labels, scores)
+    result: dict[str, Any] = {
+        "folds": folds,
+        "seed": seed,
+        "threshold": threshold,
+        "calibration": [slope, offset],
+    }
+    for language in sorted(set(messages.languages)):
+        part = languages == language
+        result[language] = classification_metrics(messages.labels[part], scores[part], threshold)
+    result["overall"] = classification_metrics(messages.labels, scores, threshold)
+    result["overall_at_0.5"] = classification_metrics(messages.labels, scores, 0.5)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def _read_for_training(paths: Sequence[str | os.PathLike[str]]) -> LabelledMessages:
+    messages = read_labelled(paths)
+    if len(np.unique(messages.labels)) < 2:
+        raise DataFileError(
+            "the training files need both spam and ham messages", code="invalid_input"
+        )
+    return messages
+
+
+def cross_validate_sms(
+    paths: Sequence[str | os.PathLike[str]], *, folds: int = 5, seed: int = 0
+) -> dict[str, Any]:
+    """Stratified, duplicate-grouped k-fold CV: metrics per language ("en", "zh") and overall.
+
+    The threshold is the one maximising spam F1 on the out-of-fold scores; ``overall_at_0.5``
+    shows the metrics at 0.5 for comparison.
+    """
+    messages = _read_for_training(paths)
+    char_counts, word_counts = _hashed(messages.texts)
+    result = _cross_validate(messages, char_counts, word_counts, folds=folds, seed=seed)
+    result["skipped_rows"] = messages.skipped
+    return result
+
+
+def train_sms(
+    paths: Sequence[str | os.PathLike[str]], *, seed: int = 0, folds: int = 5
+) -> SmsModel:
+    """Cross-validate (to choose the threshold and record metrics), then fit on every message."""
+    messages = _read_for_training(paths)
+    char_counts, word_counts = _hashed(messages.texts)
+    evaluation = _cross_validate(messages, char_counts, word_counts, folds=folds, seed=seed)
+    char_idf, word_idf = _idf(char_counts), _idf(word_counts)
+    classifier = _fit_classifier(
+        _features(char_counts, word_counts, char_idf, word_idf), messages.labels, seed
+    )
+    metadata: dict[str, Any] = {
+        "training_data_sha256": sha256_of_files(paths),
+        "training_files": [Path(p).name for p in paths],
+        "training_rows": len(messages.texts),
+        "skipped_rows": messages.skipped,
+        "normalisation_version": NORMALISATION_VERSION,
+        "features": {
+            "char": {"analyzer": "char", "ngram_range": [1, 4], "n_features": CHAR_FEATURES},
+            "word": {"analyzer": "word", "ngram_range": [1, 2], "n_features": WORD_FEATURES},
+            "hashing": "sklearn HashingVectorizer, alternate_sign=False",
+            "tfidf": "sublinear tf, smoothed idf, l2 norm per space",
+        },
+        "params": {
+            "classifier": "LinearSVC + Platt scaling fitted on out-of-fold margins",
+            "C": DEFAULT_C,
+            "seed": seed,
+            "folds": folds,
+        },
+        "metrics": evaluation,
+    }
+    return SmsModel(
+        char_idf=char_idf,
+        word_idf=word_idf,
+        coef=np.asarray(classifier.coef_[0], dtype=np.float64),
+        intercept=float(classifier.intercept_[0]),
+        calibration=(evaluation["calibration"][0], evaluation["calibration"][1]),
+        threshold=float(evaluation["threshold"]),
+        metadata=metadata,
+    )
+
+
+# --- scoring a file ---------------------------------------------------------------------------
+
+
+def predict_file(
+    model: SmsModel,
+    in_csv: str | os.PathLike[str],
+    out_csv: str | os.PathLike[str],
+    *,
+    chunk_rows: int = PREDICT_CHUNK_ROWS,
+) -> int:
+    """Copy ``in_csv`` to ``out_csv`` with ``spam_score`` and ``is_spam`` (0/1) appended.
+
+    Every input column and the row order are kept; existing ``spam_score`` / ``is_spam`` columns
+    are overwritten in place. An empty ``content`` scores 0.0 and is not spam. Rows are streamed
+    in chunks of ``chunk_rows``, so the file's size does not matter. Returns the rows written.
+    """
+    source, target = Path(in_csv), Path(out_csv)
+    written = 0
+    try:
+        with (
+            source.open(encoding="utf-8-sig", newline="") as src,
+            target.open("w", encoding="utf-8", newline="") as dst,
+        ):
+            reader = csv.reader(src)
+            header = next(reader, None)
+            if header is None or "content" not in header:
+                raise DataFileError(
+                    f"{source.name} has no 'content' column", code="missing_column", field="content"
+                )
+            content_at = header.index("content")
+            out_header = list(header)
+            for name in ("spam_score", "is_spam"):
+                if name not in out_header:
+                    out_header.append(name)
+            score_at, flag_at = out_header.index("spam_score"), out_header.index("is_spam")
+            writer = csv.writer(dst)
+            writer.writerow(out_header)
+            chunk: list[list[str]] = []
+            for row in reader:
+                chunk.append(row)
+                if len(chunk) >= chunk_rows:
+                    written += _write_chunk(
+                        model, chunk, writer, content_at, score_at, flag_at, len(out_header)
+                    )
+                    chunk = []
+            written += _write_chunk(
+                model, chunk, writer, content_at, score_at, flag_at, len(out_header)
+            )
+    except OSError as exc:
+        raise DataFileError(f"cannot read or write {exc.filename}: {exc.strerror}") from exc
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise DataFileError(f"{source.name} is not a readable UTF-8 CSV file ({exc})") from exc
+    return written
+
+
+def _write_chunk(
+    model: SmsModel,
+    rows: list[list[str]],
+    writer: Any,
+    content_at: int,
+    score_at: int,
+    flag_at: int,
+    width: int,
+) -> int:
+    texts = [row[content_at] if content_at < len(row) else "" for row in rows]
+    scores = model.score(texts)
+    for row, score in zip(rows, scores, strict=True):
+        out = row + [""] * (width - len(row))
+        out[score_at] = f"{score:.6f}"
+        out[flag_at] = "1" if score >= model.threshold and score > 0.0 else "0"
+        writer.writerow(out)
+    return len(rows)

@@ -1,0 +1,132 @@
+"""Sichuan fraud model: leak-free graph features, exact save/load, the CV target on real data."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mvnoguard.detection import graph_features as gf
+from mvnoguard.detection.sichuan_model import (
+    cross_validate_sichuan,
+    load_sichuan_model,
+    predict_sichuan,
+    read_sichuan_csv,
+    train_sichuan,
+)
+from tests.conftest import skip_or_fail
+
+REAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sichuan-telecom-fraud"
+FEATURES = ["calls", "contacts", "sms", "arpu"]
+
+
+def _write_dataset(folder: Path, *, users: int = 240, seed: int = 7) -> None:
+    """Fraud users call more, text more and cluster together in the graph; 30% unlabelled."""
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(users) < 0.35).astype(int)
+    phones = [f"p{i:04d}" for i in range(users)]
+    base = rng.normal(size=(users, len(FEATURES))) + labels[:, None] * 1.2
+    test = rng.random(users) < 0.3
+    for name, rows, with_label in (("train.csv", ~test, True), ("test_features.csv", test, False)):
+        with (folder / name).open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["phone_no_m", *FEATURES, *(["label"] if with_label else [])])
+            for i in np.flatnonzero(rows):
+                writer.writerow([phones[i], *base[i], *([labels[i]] if with_label else [])])
+    with (folder / "nodes.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["node", "phone_no_m"])
+        writer.writerows(enumerate(phones))
+    with gzip.open(folder / "call_graph_edges.csv.gz", "wt", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["src", "dst"])
+        for src in range(users):
+            for dst in rng.choice(users, size=6, replace=False):
+                same = labels[src] == labels[dst]
+                if dst != src and rng.random() < (0.8 if same else 0.2):
+                    writer.writerow([src, dst])
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sichuan")
+    _write_dataset(folder)
+    return folder
+
+
+def test_own_label_never_changes_own_features(dataset: Path) -> None:
+    graph = gf.read_call_graph(dataset)
+    table = read_sichuan_csv(dataset / "train.csv", labelled=True)
+    assert table.labels is not None
+    before = gf.label_features(graph, table.phones, table.phones, table.labels)
+    for row in range(0, len(table.phones), 17):
+        flipped = table.labels.copy()
+        flipped[row] = 1 - flipped[row]
+        after = gf.label_features(graph, table.phones, table.phones, flipped)
+        np.testing.assert_array_equal(after[row], before[row])
+
+
+def test_label_features_see_only_known_neighbours(dataset: Path) -> None:
+    graph = gf.read_call_graph(dataset)
+    table = read_sichuan_csv(dataset / "train.csv", labelled=True)
+    assert table.labels is not None
+    feats = gf.label_features(graph, ["not-in-graph", table.phones[0]], [], np.array([], int))
+    assert np.isnan(feats[0]).all()
+    assert feats[1][0] == 0 and feats[1][1] == 0  # no labels visible: no known neighbours
+
+
+def test_structure_features_are_label_free(dataset: Path) -> None:
+    graph = gf.read_call_graph(dataset)
+    table = read_sichuan_csv(dataset / "train.csv", labelled=True)
+    values, names = gf.structure_features(
+        graph, table.phones, table.phones, table.features[:, :2], FEATURES[:2]
+    )
+    assert values.shape == (len(table.phones), len(names))
+    assert names[: len(gf.STRUCTURE_FEATURES)] == list(gf.STRUCTURE_FEATURES)
+    assert (values[:, 2] >= values[:, 0]).all()  # distinct neighbours >= out-degree
+    assert np.nanmax(values[:, 3]) <= 1.0
+
+
+def test_cross_validation_reports_every_metric(dataset: Path) -> None:
+    result = cross_validate_sichuan(dataset, folds=3, seed=0)
+    assert result["graph"] is True
+    assert len(result["per_fold"]) == 3
+    for key in ("macro_f1", "f1_fraud", "auc"):
+        assert 0.5 < result["mean"][key] <= 1.0
+    assert np.sum(result["mean"]["confusion_matrix"]) == result["rows"]
+
+
+def test_save_load_reproduces_scores_exactly(dataset: Path, tmp_path: Path) -> None:
+    model = train_sichuan(dataset, seed=0, folds=3)
+    path = tmp_path / "sichuan.mvgmodel"
+    model.save(path)
+    loaded = load_sichuan_model(path)
+    assert loaded.threshold == model.threshold
+    assert loaded.design_names == model.design_names
+    assert loaded.metadata["training_data_sha256"] == model.metadata["training_data_sha256"]
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    summary = predict_sichuan(model, dataset / "test_features.csv", first)
+    predict_sichuan(loaded, dataset / "test_features.csv", second)
+    assert summary["graph_used"] is True
+    assert first.read_bytes() == second.read_bytes()
+    table = read_sichuan_csv(dataset / "test_features.csv", feature_names=FEATURES, labelled=False)
+    graph = gf.read_call_graph(dataset)
+    np.testing.assert_array_equal(model.score(table, graph), loaded.score(table, graph))
+    with first.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["phone_no_m", "score", "label"]
+    assert {row["label"] for row in rows} <= {"0", "1"}
+
+
+@pytest.mark.slow
+def test_real_sichuan_cross_validation_holds_its_measured_level() -> None:
+    """A regression floor, not the issue's target: 5-fold CV measured macro-F1 0.9126 (issue 5
+    asks for 0.92, still open). Fold-to-fold spread is about 0.004, hence the floor of 0.905."""
+    if not (REAL_DATA / "train.csv").is_file():
+        skip_or_fail(f"Sichuan data not found at {REAL_DATA}")
+    result = cross_validate_sichuan(REAL_DATA, folds=5, seed=0)
+    assert result["mean"]["macro_f1"] >= 0.905, result["mean"]
+    assert result["mean"]["auc"] >= 0.94, result["mean"]
