@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from typer.testing import CliRunner
 from mvnoguard.cli import app
 from mvnoguard.demo import made_up_ric
 from mvnoguard.identity.documents import ric_check_character
+from tests.cli.test_cli import run_cli as run_mvnoguard
 
 runner = CliRunner()
 
@@ -78,19 +76,7 @@ class Ran:
 
 
 def run_cli(home: Path, *args: str, input: str | None = None) -> Ran:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MVNOGUARD_")}
-    env["PYTHONIOENCODING"] = "utf-8"
-    done = subprocess.run(
-        [sys.executable, "-m", "mvnoguard", "--home", str(home), *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        cwd=home.parent,
-        timeout=120,
-        check=False,
-    )
+    done = run_mvnoguard(home, *args, input=input)
     return Ran(" ".join(args[:2]), done.returncode, done.stdout, done.stderr)
 
 

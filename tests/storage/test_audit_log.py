@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -11,9 +10,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import inspect, select, text
 
 from mvnoguard.storage import audit_log
 from mvnoguard.storage.database import (
@@ -24,7 +21,7 @@ from mvnoguard.storage.database import (
     upgrade,
 )
 from mvnoguard.storage.models import AuditEntry, Base
-from tests.conftest import POSTGRES_URL, skip_or_fail
+from tests.conftest import scratch_postgres_database
 
 START = datetime(2016, 3, 1, 2, 0, tzinfo=UTC)
 
@@ -131,20 +128,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"mvnoguard_migr_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError:
-        admin.dispose()
-        skip_or_fail("no PostgreSQL server at MVNOGUARD_TEST_POSTGRES_URL")
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database("mvnoguard_migr") as url:
+        yield url
 
 
 def test_upgrade_to_head_creates_exactly_the_model_tables(empty_url: str) -> None:
