@@ -14,6 +14,8 @@ traceback for a user mistake.
     ├── NotFound                        code="not_found"        HTTP 404
     ├── Conflict                        code="conflict"         HTTP 409
     ├── Unauthorized                    code="unauthorized"     HTTP 401
+    ├── Forbidden                       code="forbidden"        HTTP 403 (a role that may not)
+    ├── RateLimited                     code="rate_limited"     HTTP 429 (or "locked"; retry later)
     └── ConfigurationError              code="configuration"    HTTP 500 (a one-line fix)
 
 Errors from libraries we wrap (SQLAlchemy, DuckDB, cryptography, file formats) are translated
@@ -102,6 +104,28 @@ class Conflict(MvnoguardError):
 class Unauthorized(MvnoguardError):
     default_code = "unauthorized"
     http_status = 401
+
+
+class Forbidden(MvnoguardError):
+    """The caller is known but its role may not do this (never used to hide a tenant's record:
+    another tenant's record is :class:`NotFound`)."""
+
+    default_code = "forbidden"
+    http_status = 403
+
+
+class RateLimited(MvnoguardError):
+    """Too many attempts from one client or for one identity; the same request may succeed later.
+
+    ``retry_after`` (seconds), when known, is sent as the HTTP ``Retry-After`` header.
+    """
+
+    default_code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
 
 
 class ConfigurationError(MvnoguardError):

@@ -94,6 +94,9 @@ class Engine(Protocol):
     def fetch(self, sql: str) -> list[dict[str, Any]]:
         """Run one query and return its (few) rows."""
 
+    def write_parquet(self, sql: str, folder: Path) -> None:
+        """Run one query and write its (many) rows as Parquet files into ``folder``."""
+
     def drop(self, name: str) -> None:
         """Forget a registered table."""
 
@@ -148,6 +151,12 @@ class DuckDBEngine:
             cursor = self._con.execute(sql)
             columns = [d[0] for d in cursor.description or ()]
             return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def write_parquet(self, sql: str, folder: Path) -> None:
+        _fresh_folder(folder)
+        target = str(folder / "part-0.parquet").replace("'", "''")
+        with _duckdb_errors("the DuckDB query failed"):
+            self._con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
 
     def drop(self, name: str) -> None:
         with contextlib.suppress(duckdb.Error):
@@ -204,9 +213,21 @@ class SparkEngine:
             )
             return [row.asDict() for row in self._session.sql(sql).collect()]
 
+    def write_parquet(self, sql: str, folder: Path) -> None:
+        _fresh_folder(folder)
+        with _spark_errors("the Spark query failed"):
+            self._session.sql(sql).write.mode("overwrite").parquet(str(folder))
+
     def drop(self, name: str) -> None:
         with contextlib.suppress(Exception):
             self._session.catalog.dropTempView(name)
+
+
+def _fresh_folder(folder: Path) -> None:
+    """An empty ``folder`` for a query's output: earlier output there is replaced, not added to."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
 
 
 def _require_pyspark() -> None:

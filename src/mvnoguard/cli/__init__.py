@@ -14,7 +14,17 @@ from typing import Annotated
 import typer
 
 from mvnoguard import __version__
-from mvnoguard.cli import demo, identity, market, models, registry, supervision
+from mvnoguard.cli import (
+    demo,
+    detection,
+    identity,
+    linkage,
+    market,
+    models,
+    registry,
+    service,
+    supervision,
+)
 from mvnoguard.cli.context import print_error, set_home
 from mvnoguard.errors import ConfigurationError, MvnoguardError
 
@@ -54,6 +64,9 @@ app.command("stats")(market.stats)
 app.command("audit")(market.audit)
 app.add_typer(market.synth_app, name="synth")
 app.add_typer(models.app, name="model")
+app.command("detect")(detection.detect)
+models.train_app.command("behaviour")(detection.train_behaviour)
+models.eval_app.command("behaviour")(detection.eval_behaviour)
 app.add_typer(supervision.inspections_app, name="inspections")
 app.add_typer(supervision.enforce_app, name="enforce")
 app.command("violations")(supervision.violations)
@@ -66,6 +79,12 @@ app.add_typer(registry.outlet_app, name="outlet")
 app.add_typer(registry.subscriber_app, name="subscriber")
 app.add_typer(registry.retention_app, name="retention")
 app.add_typer(registry.registry_app, name="registry")
+app.command("serve")(service.serve)
+app.add_typer(service.keys_app, name="keys")
+app.add_typer(service.audit_log_app, name="audit-log")
+app.add_typer(linkage.risk_app, name="risk")
+app.add_typer(linkage.complaints_app, name="complaints")
+app.add_typer(linkage.tasks_app, name="tasks")
 
 
 def main() -> None:

@@ -99,3 +99,52 @@ def synth_market(
     except ValueError as exc:
         raise InvalidInput(str(exc), field="scale") from None
     print_json(truth.to_dict()["market"])
+
+
+@synth_app.command("traffic")
+def synth_traffic(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the records into.")],
+    users: Annotated[int, typer.Option("--users", help="Subscribers in the traffic.")] = 20_000,
+    days: Annotated[int, typer.Option("--days")] = 7,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")] = "2026-03-02",
+    market: Annotated[
+        Path | None, typer.Option("--market", help="A `synth market` folder to draw numbers from.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    calls: Annotated[
+        int | None, typer.Option("--calls", help="About this many call rows (overrides --users).")
+    ] = None,
+) -> None:
+    """Write synthetic call and message records with planted nuisance numbers (plus truth)."""
+    import sys
+    from datetime import date
+
+    from mvnoguard.errors import InvalidInput
+    from mvnoguard.synth.traffic import generate_traffic
+
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        raise InvalidInput("--start must be a date YYYY-MM-DD", field="start") from None
+    if fmt not in ("csv", "parquet"):
+        raise InvalidInput("--format must be csv or parquet", field="format")
+
+    def advance(written: int) -> None:
+        if sys.stderr.isatty():
+            typer.echo(f"\r{written:,} call rows written", err=True, nl=False)
+
+    truth = generate_traffic(
+        out,
+        users=users,
+        days=days,
+        seed=seed,
+        start=first,
+        market=market,
+        fmt=fmt,  # type: ignore[arg-type]
+        target_calls=calls,
+        progress=advance,
+    )
+    if sys.stderr.isatty():
+        typer.echo("", err=True)
+    print_json(truth.summary())

@@ -40,6 +40,10 @@ class RuleSet:
 
 
 RULE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(RuleSet))
+# Undated settings tables of the policy file ([detection], [linkage]): thresholds that tune a
+# detector or the shared risk database rather than rules a sign-up is judged by. Each consumer
+# reads its own table into a typed settings object of its own.
+SECTION_NAMES: tuple[str, ...] = ("detection", "linkage")
 _SET_RULES = {"accepted_doc_types", "allowed_verification_methods", "face_check_outlet_kinds"}
 
 
@@ -54,6 +58,7 @@ class Policy:
     """Dated versions of every rule, sorted by ``since``."""
 
     versions: dict[str, tuple[RuleVersion, ...]] = field(default_factory=dict)
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = set(self.versions) - set(RULE_NAMES)
@@ -63,6 +68,12 @@ class Policy:
             dates = [v.since for v in versions]
             if dates != sorted(dates) or len(set(dates)) != len(dates):
                 raise ValueError(f"rule {name}: versions must have distinct, ascending dates")
+
+    def section(self, name: str) -> dict[str, Any]:
+        """The undated settings table ``name`` (empty when the file has none)."""
+        if name not in SECTION_NAMES:
+            raise ValueError(f"unknown policy section {name!r}")
+        return dict(self.sections.get(name, {}))
 
     def at(self, on: date) -> RuleSet:
         values: dict[str, Any] = {}

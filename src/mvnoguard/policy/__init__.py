@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from mvnoguard.domain.policy import RULE_NAMES, Policy, RuleVersion
+from mvnoguard.domain.policy import RULE_NAMES, SECTION_NAMES, Policy, RuleVersion
 from mvnoguard.errors import ConfigurationError
 
 __all__ = ["default_policy_text", "load_policy", "parse_policy"]
@@ -24,7 +24,13 @@ def parse_policy(text: str, *, source: str = "policy") -> Policy:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{source}: not valid TOML: {exc}") from exc
     versions: dict[str, tuple[RuleVersion, ...]] = {}
+    sections: dict[str, dict[str, Any]] = {}
     for name, entries in raw.items():
+        if name in SECTION_NAMES:
+            if not isinstance(entries, dict):
+                raise ConfigurationError(f"{source}: [{name}] must be a table of settings")
+            sections[name] = entries
+            continue
         if name not in RULE_NAMES:
             raise ConfigurationError(
                 f"{source}: unknown rule {name!r}; known rules: {', '.join(RULE_NAMES)}"
@@ -41,7 +47,7 @@ def parse_policy(text: str, *, source: str = "policy") -> Policy:
             parsed.append(RuleVersion(since=since, value=value))
         versions[name] = tuple(sorted(parsed, key=lambda v: v.since))
     try:
-        return Policy(versions)
+        return Policy(versions, sections)
     except ValueError as exc:
         raise ConfigurationError(f"{source}: {exc}") from exc
 

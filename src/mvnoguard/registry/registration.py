@@ -19,6 +19,7 @@ from mvnoguard.domain.subscribers import LifecycleEventKind, SubscriberStatus
 from mvnoguard.errors import MvnoguardError, RegistrationRefused
 from mvnoguard.identity.phones import normalize_msisdn
 from mvnoguard.identity.vault import PiiVault
+from mvnoguard.linkage.card_count import national_card_count
 from mvnoguard.registry import rules
 from mvnoguard.registry.catalog import get_enterprise
 from mvnoguard.registry.identities import find_identity, find_or_create_identity
@@ -143,9 +144,11 @@ class RegistrationService:
         self, session: Session, subscriber: Subscriber, identity_id: int, *, at: datetime
     ) -> ReviewTask | None:
         threshold = self.policy.at(local_date(at)).national_card_review_threshold
-        if threshold is None:
+        if threshold is None or subscriber.identity is None:
             return None
-        held = rules.live_cards(session, subscriber.identity)
+        # The linkage database's national count: live cards under this identity's token at
+        # every enterprise.
+        held = national_card_count(session, subscriber.identity.token)
         if held <= threshold:
             return None
         task = ReviewTask(

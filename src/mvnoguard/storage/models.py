@@ -277,3 +277,150 @@ class EnforcementCase(Base):
     document: Mapped[str | None] = mapped_column(Text)  # path of the PDF under HOME/reports
 
     enterprise: Mapped[Enterprise] = relationship()
+
+
+# --- api keys ---
+
+
+class ApiKey(Base):
+    """An HTTP API key: only the SHA-256 of the secret is kept, with a public id for listing."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), unique=True)
+    # Unique, hence indexed: authentication is one point look-up by the secret's hash.
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    enterprise: Mapped[Enterprise | None] = relationship()
+
+
+# --- linkage ---
+
+
+class RiskNumber(Base):
+    """One number in the shared risk database: its status and a summary of its live reports.
+
+    The number is E.164 text under a unique index, so a reputation query is one point look-up
+    however many numbers the database holds.
+    """
+
+    __tablename__ = "risk_numbers"
+    __table_args__ = (Index("ix_risk_numbers_status_dispose_by", "status", "dispose_by"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    msisdn: Mapped[str] = mapped_column(String(20), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(16))  # the gravest category reported
+    categories: Mapped[str] = mapped_column(String(64))  # ,-separated, sorted
+    score: Mapped[float] = mapped_column(Float)
+    reports: Mapped[int] = mapped_column(Integer)
+    # The enterprise answerable for disposal, fixed when the number is confirmed.
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    evidence_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dispose_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disposal_action: Mapped[str | None] = mapped_column(String(16))
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    clear_reason: Mapped[str | None] = mapped_column(Text)
+
+    enterprise: Mapped[Enterprise | None] = relationship()
+
+
+class RiskReport(Base):
+    """One reporter's claim about a number in one category; pushing again updates it."""
+
+    __tablename__ = "risk_reports"
+    __table_args__ = (
+        Index("uq_risk_reports_key", "risk_number_id", "reporter", "category", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    risk_number_id: Mapped[int] = mapped_column(ForeignKey("risk_numbers.id"))
+    reporter: Mapped[str] = mapped_column(String(64))  # enterprise code, or "regulator"
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    category: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean)  # false once the number is cleared
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RiskChange(Base):
+    """The change feed: one append-only row per new report or status change; id is the cursor."""
+
+    __tablename__ = "risk_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    risk_number_id: Mapped[int] = mapped_column(ForeignKey("risk_numbers.id"), index=True)
+    msisdn: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    reports: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Complaint(Base):
+    """A complaint about a number (citizens, enterprises, feeds), stored once by its content."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        Index("ix_complaints_reported_received", "reported_number", "received_at"),
+        Index("ix_complaints_enterprise_received", "enterprise_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_key: Mapped[str] = mapped_column(String(64), unique=True)
+    reported_number: Mapped[str] = mapped_column(String(20))  # E.164
+    reporter_number: Mapped[str | None] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    text: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    # The enterprise holding the reported number when the complaint came in (None: not ours).
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CitizenCode(Base):
+    """One "one ID, check all" code request; every request counts towards the rate limits.
+
+    ``identity_key`` and ``client_key`` are keyed tokens, never the document or the address;
+    the code itself is kept only as a keyed hash, and only when a code was really sent.
+    """
+
+    __tablename__ = "citizen_codes"
+    __table_args__ = (
+        Index("ix_citizen_codes_identity_created", "identity_key", "created_at"),
+        Index("ix_citizen_codes_client_created", "client_key", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identity_key: Mapped[str] = mapped_column(String(64))
+    client_key: Mapped[str] = mapped_column(String(64))
+    msisdn: Mapped[str | None] = mapped_column(String(20))
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CitizenLock(Base):
+    """Wrong codes entered for one identity, and the lock they lead to."""
+
+    __tablename__ = "citizen_locks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identity_key: Mapped[str] = mapped_column(String(64), unique=True)
+    wrong_codes: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

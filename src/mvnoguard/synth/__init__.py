@@ -17,11 +17,27 @@ exact audit result those files imply. Modules:
 * :mod:`.vectors`: hashing, bijections, dates and Arrow strings without per-row Python;
 * :mod:`.truth`: the ground truth (:class:`MarketTruth`);
 * :mod:`.market`: :func:`generate_market`, which ties them together.
+
+``generate_traffic(out, users=..., days=..., seed=...)`` writes a week of call and message
+records (the ``calls``, ``messages`` and ``complaints`` contracts) of a market's subscribers,
+with planted fraud callers, SIM pools, harassing and ring-once dialers, spam senders and
+legitimate heavy callers, and ``truth.csv``/``truth.json``: :mod:`.traffic` ties together
+:mod:`.traffic_people` (kinds and each subscriber's own behaviour), :mod:`.traffic_calls`,
+:mod:`.traffic_messages`, :mod:`.traffic_texts` (message and complaint templates) and
+:mod:`.traffic_tables` (schemas, number spellings, bad rows, part files).
 """
 
 from __future__ import annotations
 
 from .market import generate_market
+from .traffic import TrafficTruth, generate_traffic
 from .truth import EnterpriseTruth, MarketSummary, MarketTruth
 
-__all__ = ["EnterpriseTruth", "MarketSummary", "MarketTruth", "generate_market"]
+__all__ = [
+    "EnterpriseTruth",
+    "MarketSummary",
+    "MarketTruth",
+    "TrafficTruth",
+    "generate_market",
+    "generate_traffic",
+]

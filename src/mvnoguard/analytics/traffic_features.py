@@ -1,0 +1,531 @@
+"""Behaviour features of call and message records: one definition, run on DuckDB or Spark.
+
+The inputs are the normalised Parquet of :mod:`mvnoguard.analytics.traffic_ingest` (numbers as
+E.164 digits in ``int64``, aware UTC timestamps). The output is two Parquet tables:
+
+``daily``
+    one row per number and Beijing day on which it placed calls or sent messages, with the
+    volumes, counterparts and ratios the detectors judge a day by;
+``numbers``
+    one row per number seen in the records, with the same figures over the whole window plus
+    what only the window shows: reciprocity, repeat contacts, handsets shared with other
+    numbers (SIM pools), days since activation, complaints.
+
+Definitions (every engine computes exactly these):
+
+* a *counterpart* of a number is a number it exchanged a call with (either direction);
+* a callee is a *stranger* on day ``d`` when that day is the first on which the number called
+  it and the callee had not called the number on or before ``d`` in the window;
+* a stranger *called back* when it placed a call to the number on a later day of the window;
+* a callee is a *repeat contact* when the number called it on two or more days;
+* a counterpart is *reciprocal* when calls went both ways within the window;
+* a call is *unanswered* at ``duration_s = 0``, *short* when answered for at most
+  ``SHORT_CALL_S`` seconds, a *night* call when placed from 22:00 to 05:59 Beijing time;
+* a handset's *sharing* is the number of distinct numbers seen with that IMEI in the window;
+  a number's ``imei_sharing`` is the largest sharing among its handsets.
+
+Strangers and call-backs are judged on whole days rather than on call order within a day: a
+callee that called first on the same day counts as known. The pipeline never collects rows
+into Python; each stage is one query an engine writes straight to Parquet.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from mvnoguard.analytics.engines import Engine, EngineName, open_engine, unique_name
+from mvnoguard.errors import DataFileError
+
+if TYPE_CHECKING:
+    from ibis.expr.types import Table
+
+__all__ = [
+    "DAILY_COLUMNS",
+    "NUMBER_COLUMNS",
+    "SHORT_CALL_S",
+    "FeatureFiles",
+    "TrafficTables",
+    "compile_features",
+    "compute_features",
+    "features_on",
+]
+
+SHORT_CALL_S = 10
+SPAM_SCORE = 0.5  # a message the content model scores at least this high counts as spam
+BEIJING = timedelta(hours=8)
+NIGHT_FROM, NIGHT_UNTIL = 22, 6  # [22:00, 06:00) Beijing time
+
+CALLS_SCHEMA = ibis.schema(
+    {
+        "msisdn": dt.int64,
+        "other_party": dt.int64,
+        "direction": dt.string,
+        "start_time": dt.Timestamp(timezone="UTC"),
+        "duration_s": dt.int32,
+        "cell_id": dt.string,
+        "imei": dt.string,
+    }
+)
+MESSAGES_SCHEMA = ibis.schema(
+    {
+        "msisdn": dt.int64,
+        "other_party": dt.int64,
+        "direction": dt.string,
+        "sent_at": dt.Timestamp(timezone="UTC"),
+        "content": dt.string,
+    }
+)
+COMPLAINTS_SCHEMA = ibis.schema(
+    {
+        "reported_number": dt.int64,
+        "reporter_number": dt.int64,
+        "category": dt.string,
+        "received_at": dt.Timestamp(timezone="UTC"),
+        "text": dt.string,
+    }
+)
+ACTIVATIONS_SCHEMA = ibis.schema({"msisdn": dt.int64, "activated_at": dt.Timestamp(timezone="UTC")})
+CONTENT_SCORES_SCHEMA = ibis.schema({"content": dt.string, "spam_score": dt.float64})
+
+_CALL_COUNTS = ("calls_out", "calls_in", "answered_out", "unanswered_out", "short_out")
+_CALL_SUMS = (*_CALL_COUNTS, "talk_s_out", "night_out")
+_CALLEE_COUNTS = ("callees", "strangers", "strangers_called_back", "repeat_callees", "callers")
+_FIRST_CONTACTS = ("new_counterpart", "new_callee", "new_reciprocal_callee", "new_repeat_callee")
+_MESSAGE_SUMS = ("messages_out", "messages_in", "message_recipients", "message_strangers")
+
+DAILY_COLUMNS: tuple[str, ...] = (
+    "msisdn",
+    "day",
+    *_CALL_SUMS,
+    *_CALLEE_COUNTS,
+    "most_calls_to_one",
+    "most_unreturned_calls_to_one",
+    *(f"{name}s" for name in _FIRST_CONTACTS),
+    "cells",
+    "imeis",
+    *_MESSAGE_SUMS,
+    "spam_messages_out",
+    "spam_score_max",
+)
+"""The ``daily`` table's columns, in order."""
+
+NUMBER_COLUMNS: tuple[str, ...] = (
+    "msisdn",
+    "first_day",
+    "last_day",
+    "active_days",
+    *_CALL_SUMS,
+    "counterparts",
+    "callees",
+    "reciprocal_callees",
+    "strangers",
+    "strangers_called_back",
+    "repeat_callees",
+    "cells",
+    "imeis",
+    "imei_sharing",
+    *_MESSAGE_SUMS,
+    "spam_messages_out",
+    "complaints",
+    "spam_score_max",
+    "complaint_category",
+    "activated_at",
+)
+"""The ``numbers`` table's columns, in order."""
+
+INPUT_TABLES = ("calls", "messages", "complaints", "activations", "content_scores")
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficTables:
+    """The pipeline's inputs as unbound Ibis tables, named as the engine registered them."""
+
+    calls: Table
+    messages: Table
+    complaints: Table
+    activations: Table
+    content_scores: Table
+
+    @classmethod
+    def named(cls, names: dict[str, str]) -> TrafficTables:
+        schemas = {
+            "calls": CALLS_SCHEMA,
+            "messages": MESSAGES_SCHEMA,
+            "complaints": COMPLAINTS_SCHEMA,
+            "activations": ACTIVATIONS_SCHEMA,
+            "content_scores": CONTENT_SCORES_SCHEMA,
+        }
+        return cls(**{key: ibis.table(schemas[key], name=names[key]) for key in schemas})
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureFiles:
+    """Where :func:`compute_features` wrote its tables (folders of Parquet files)."""
+
+    daily: Path
+    numbers: Path
+
+    @property
+    def daily_glob(self) -> str:
+        return str(self.daily / "*.parquet")
+
+    @property
+    def numbers_glob(self) -> str:
+        return str(self.numbers / "*.parquet")
+
+
+def _whole(value: ibis.expr.types.NumericValue) -> ibis.expr.types.IntegerValue:
+    """A count or sum as ``int64``, 0 where missing (engines widen integer sums otherwise)."""
+    return value.fill_null(0).cast("decimal(38, 0)").cast("int64")
+
+
+def _count(condition: ibis.expr.types.BooleanValue) -> ibis.expr.types.IntegerValue:
+    return condition.ifelse(1, 0).sum()
+
+
+def _pair_days(calls: Table) -> Table:
+    """Calls grouped per (number, counterpart, Beijing day)."""
+    local = calls.start_time + ibis.interval(hours=8)
+    hour = local.hour()
+    out = calls.direction == "out"
+    rows = calls.select(
+        "msisdn",
+        "other_party",
+        day=local.date(),
+        out=out.ifelse(1, 0),
+        inbound=(calls.direction == "in").ifelse(1, 0),
+        answered=(out & (calls.duration_s > 0)).ifelse(1, 0),
+        unanswered=(out & (calls.duration_s == 0)).ifelse(1, 0),
+        short=(out & (calls.duration_s > 0) & (calls.duration_s <= SHORT_CALL_S)).ifelse(1, 0),
+        talk=out.ifelse(calls.duration_s.cast("int64"), 0),
+        night=(out & ((hour >= NIGHT_FROM) | (hour < NIGHT_UNTIL))).ifelse(1, 0),
+    )
+    return rows.group_by(["msisdn", "other_party", "day"]).aggregate(
+        calls_out=rows.out.sum(),
+        calls_in=rows.inbound.sum(),
+        answered_out=rows.answered.sum(),
+        unanswered_out=rows.unanswered.sum(),
+        short_out=rows.short.sum(),
+        talk_s_out=rows.talk.sum(),
+        night_out=rows.night.sum(),
+    )
+
+
+def _pairs(pair_days: Table) -> Table:
+    """Per (number, counterpart): the days calls went out and came in."""
+    p = pair_days
+    return p.group_by(["msisdn", "other_party"]).aggregate(
+        first_out_day=(p.calls_out > 0).ifelse(p.day, ibis.null("date")).min(),
+        last_out_day=(p.calls_out > 0).ifelse(p.day, ibis.null("date")).max(),
+        first_in_day=(p.calls_in > 0).ifelse(p.day, ibis.null("date")).min(),
+        last_in_day=(p.calls_in > 0).ifelse(p.day, ibis.null("date")).max(),
+        pair_calls_in=p.calls_in.sum(),
+    )
+
+
+def _judged_pair_days(pair_days: Table, pairs: Table) -> Table:
+    """Each pair-day with what the window says of its counterpart (stranger, call-back, ...)."""
+    j = pair_days.inner_join(pairs, ["msisdn", "other_party"])
+    called = j.calls_out > 0
+    first_called = called & (j.first_out_day == j.day)
+    stranger = first_called & (j.first_in_day.isnull() | (j.first_in_day > j.day))
+    return j.select(
+        "msisdn",
+        "other_party",
+        "day",
+        *_CALL_SUMS,
+        callee=called.ifelse(1, 0),
+        caller=(j.calls_in > 0).ifelse(1, 0),
+        stranger=stranger.ifelse(1, 0),
+        stranger_called_back=(stranger & j.last_in_day.notnull()).ifelse(1, 0),
+        repeat_callee=(called & (j.last_out_day > j.first_out_day)).ifelse(1, 0),
+        unreturned_calls=(j.pair_calls_in == 0).ifelse(j.calls_out, 0),
+        # Counted once, on the day of first contact, so that sums over days are distinct counts.
+        new_counterpart=(ibis.least(j.first_out_day, j.first_in_day) == j.day).ifelse(1, 0),
+        new_callee=first_called.ifelse(1, 0),
+        new_reciprocal_callee=(first_called & j.first_in_day.notnull()).ifelse(1, 0),
+        new_repeat_callee=(first_called & (j.last_out_day > j.first_out_day)).ifelse(1, 0),
+    )
+
+
+def _call_days(judged: Table) -> Table:
+    j = judged
+    return j.group_by(["msisdn", "day"]).aggregate(
+        **{name: j[name].sum() for name in _CALL_SUMS},
+        callees=j.callee.sum(),
+        strangers=j.stranger.sum(),
+        strangers_called_back=j.stranger_called_back.sum(),
+        repeat_callees=j.repeat_callee.sum(),
+        callers=j.caller.sum(),
+        most_calls_to_one=j.calls_out.max(),
+        most_unreturned_calls_to_one=j.unreturned_calls.max(),
+        **{f"{name}s": j[name].sum() for name in _FIRST_CONTACTS},
+    )
+
+
+def _handset_days(calls: Table) -> Table:
+    c = calls
+    day = (c.start_time + ibis.interval(hours=8)).date()
+    return (
+        c.select("msisdn", "cell_id", "imei", day=day)
+        .group_by(["msisdn", "day"])
+        .aggregate(
+            cells=ibis._.cell_id.nunique(),
+            imeis=ibis._.imei.nunique(),
+        )
+    )
+
+
+def _message_days(messages: Table, scores: Table) -> Table:
+    """Messages per number and Beijing day; recipients that never wrote back are strangers."""
+    m = messages
+    day = (m.sent_at + ibis.interval(hours=8)).date()
+    joined = m.left_join(scores, m.content == scores.content)
+    out = joined.direction == "out"
+    scored = joined.select(
+        "msisdn",
+        "other_party",
+        day=day,
+        out=out.ifelse(1, 0),
+        inbound=(joined.direction == "in").ifelse(1, 0),
+        spam=(out & (joined.spam_score >= SPAM_SCORE)).ifelse(1, 0),
+        score=out.ifelse(joined.spam_score, ibis.null("float64")),
+    )
+    pairs = scored.group_by(["msisdn", "other_party"]).aggregate(replies=scored.inbound.sum())
+    pair_days = scored.group_by(["msisdn", "other_party", "day"]).aggregate(
+        out=scored.out.sum(),
+        inbound=scored.inbound.sum(),
+        spam=scored.spam.sum(),
+        score=scored.score.max(),
+    )
+    j = pair_days.inner_join(pairs, ["msisdn", "other_party"])
+    return j.group_by(["msisdn", "day"]).aggregate(
+        messages_out=j.out.sum(),
+        messages_in=j.inbound.sum(),
+        message_recipients=_count(j.out > 0),
+        message_strangers=_count((j.out > 0) & (j.replies == 0)),
+        spam_messages_out=j.spam.sum(),
+        spam_score_max=j.score.max(),
+    )
+
+
+def daily_expression(tables: TrafficTables) -> Table:
+    """The ``daily`` table: calls, handsets and messages per number and Beijing day."""
+    pair_days = _pair_days(tables.calls)
+    calls = _call_days(_judged_pair_days(pair_days, _pairs(pair_days)))
+    handsets = _handset_days(tables.calls)
+    calls = calls.left_join(handsets, ["msisdn", "day"]).select(*calls.columns, "cells", "imeis")
+    messages = _message_days(tables.messages, tables.content_scores)
+    both = calls.outer_join(messages, ["msisdn", "day"])
+    counts = (
+        *_CALL_SUMS,
+        *_CALLEE_COUNTS,
+        "most_calls_to_one",
+        "most_unreturned_calls_to_one",
+        *(f"{name}s" for name in _FIRST_CONTACTS),
+        "cells",
+        "imeis",
+        *_MESSAGE_SUMS,
+        "spam_messages_out",
+    )
+    return both.select(
+        msisdn=ibis.coalesce(both.msisdn, both.msisdn_right),
+        day=ibis.coalesce(both.day, both.day_right),
+        **{name: _whole(both[name]) for name in counts},
+        spam_score_max=both.spam_score_max.cast("float64"),
+    )
+
+
+def _handsets(calls: Table) -> Table:
+    """Per number over the window: distinct cells and handsets, and its handsets' sharing."""
+    c = calls
+    handsets = c.select("msisdn", "imei").filter(c.imei.notnull()).distinct()
+    sharing = handsets.group_by("imei").aggregate(sharing=handsets.count())
+    shared = handsets.inner_join(sharing, "imei")
+    imei_sharing = shared.group_by("msisdn").aggregate(
+        imei_sharing=shared.sharing.max(), imeis=shared.count()
+    )
+    cells = (
+        c.select("msisdn", "cell_id")
+        .filter(c.cell_id.notnull())
+        .distinct()
+        .group_by("msisdn")
+        .aggregate(cells=ibis._.count())
+    )
+    return imei_sharing.outer_join(cells, "msisdn").select(
+        msisdn=ibis.coalesce(ibis._.msisdn, ibis._.msisdn_right),
+        imei_sharing=ibis._.imei_sharing,
+        imeis=ibis._.imeis,
+        cells=ibis._.cells,
+    )
+
+
+def numbers_expression(daily: Table, tables: TrafficTables) -> Table:
+    """The ``numbers`` table: the window's figures per number, from ``daily`` and the inputs."""
+    d = daily
+    totals = d.group_by("msisdn").aggregate(
+        active_days=d.count(),
+        first_day=d.day.min(),
+        last_day=d.day.max(),
+        **{
+            name: d[name].sum()
+            for name in (
+                *_CALL_SUMS,
+                "strangers",
+                "strangers_called_back",
+                *_MESSAGE_SUMS,
+                "spam_messages_out",
+            )
+        },
+        counterparts=d.new_counterparts.sum(),
+        callees=d.new_callees.sum(),
+        reciprocal_callees=d.new_reciprocal_callees.sum(),
+        repeat_callees=d.new_repeat_callees.sum(),
+        spam_score_max=d.spam_score_max.max(),
+    )
+    window = _handsets(tables.calls)
+    cm = tables.complaints
+    per_category = cm.group_by(["reported_number", "category"]).aggregate(n=cm.count())
+    ranked = per_category.mutate(
+        rank=ibis.row_number().over(
+            group_by=per_category.reported_number,
+            order_by=[ibis.desc(per_category.n), per_category.category],
+        )
+    )
+    complaints = ranked.group_by("reported_number").aggregate(
+        complaints=ranked.n.sum(),
+        complaint_category=(ranked["rank"] == 0).ifelse(ranked.category, ibis.null("string")).max(),
+    )
+    act = tables.activations
+    activations = act.group_by("msisdn").aggregate(activated_at=act.activated_at.max())
+    j = (
+        totals.left_join(window, "msisdn")
+        .left_join(complaints, totals.msisdn == complaints.reported_number)
+        .left_join(activations, totals.msisdn == activations.msisdn)
+    )
+    counts = (
+        "active_days",
+        *_CALL_SUMS,
+        "counterparts",
+        "callees",
+        "reciprocal_callees",
+        "strangers",
+        "strangers_called_back",
+        "repeat_callees",
+        "cells",
+        "imeis",
+        "imei_sharing",
+        *_MESSAGE_SUMS,
+        "spam_messages_out",
+        "complaints",
+    )
+    return j.select(
+        msisdn=totals.msisdn,
+        first_day=j.first_day,
+        last_day=j.last_day,
+        **{name: _whole(j[name]) for name in counts},
+        spam_score_max=j.spam_score_max.cast("float64"),
+        complaint_category=j.complaint_category,
+        activated_at=j.activated_at,
+    )
+
+
+def _ensure_compiler(dialect: str) -> None:
+    if dialect == "pyspark" and ibis.options.pyspark is None:
+        # Ibis's pyspark compiler reads options that only its backend class registers.
+        importlib.import_module("ibis.backends.pyspark").Backend.register_options()
+
+
+def compile_features(names: dict[str, str], *, daily_name: str, dialect: str) -> tuple[str, str]:
+    """The SQL of the two stages for one dialect: ``daily``, then ``numbers`` over ``daily``."""
+    _ensure_compiler(dialect)
+    tables = TrafficTables.named(names)
+    daily = daily_expression(tables).order_by(["msisdn", "day"])
+    daily_table = ibis.table(daily.schema(), name=daily_name)
+    numbers = numbers_expression(daily_table, tables).order_by("msisdn")
+    return str(ibis.to_sql(daily, dialect=dialect)), str(ibis.to_sql(numbers, dialect=dialect))
+
+
+def features_on(
+    engine: Engine,
+    *,
+    calls: str,
+    out_dir: Path,
+    messages: str | None = None,
+    complaints: str | None = None,
+    activations: str | None = None,
+    content_scores: Path | None = None,
+) -> FeatureFiles:
+    """Compute both tables on an open engine; inputs are Parquet paths or globs."""
+    names = {table: unique_name(table) for table in INPUT_TABLES}
+    daily_name = unique_name("daily")
+    files = FeatureFiles(daily=out_dir / "daily", numbers=out_dir / "numbers")
+    sources = {
+        "calls": (calls, CALLS_SCHEMA),
+        "messages": (messages, MESSAGES_SCHEMA),
+        "complaints": (complaints, COMPLAINTS_SCHEMA),
+        "activations": (activations, ACTIVATIONS_SCHEMA),
+        "content_scores": (str(content_scores) if content_scores else None, CONTENT_SCORES_SCHEMA),
+    }
+    try:
+        for table, (source, schema) in sources.items():
+            if source is None:
+                engine.register_arrow(names[table], schema.to_pyarrow().empty_table())
+            else:
+                engine.register_parquet(names[table], source)
+        daily_sql, numbers_sql = compile_features(
+            names, daily_name=daily_name, dialect=engine.dialect
+        )
+        engine.write_parquet(daily_sql, files.daily)
+        engine.register_parquet(daily_name, files.daily_glob)
+        engine.write_parquet(numbers_sql, files.numbers)
+    finally:
+        for name in (*names.values(), daily_name):
+            engine.drop(name)
+    return files
+
+
+def compute_features(
+    calls: str | Path,
+    *,
+    out_dir: Path,
+    messages: str | Path | None = None,
+    complaints: str | Path | None = None,
+    activations: str | Path | None = None,
+    content_scores: Path | None = None,
+    engine: EngineName = "duckdb",
+) -> FeatureFiles:
+    """Features of normalised call (and message) records, written under ``out_dir``.
+
+    Each input is a Parquet file, a folder of Parquet files or a glob, in the schemas of
+    :mod:`mvnoguard.analytics.traffic_ingest`; ``content_scores`` maps message texts to spam
+    scores (see :mod:`mvnoguard.detection.content`).
+    """
+
+    def pattern(source: str | Path | None) -> str | None:
+        if source is None:
+            return None
+        path = Path(source)
+        if path.is_dir():
+            return str(path / "*.parquet")
+        if not any(ch in str(source) for ch in "*?[") and not path.exists():
+            raise DataFileError(f"no such records file: {source}", field=str(source))
+        return str(source)
+
+    with open_engine(engine) as running:
+        return features_on(
+            running,
+            calls=pattern(calls) or "",
+            out_dir=out_dir,
+            messages=pattern(messages),
+            complaints=pattern(complaints),
+            activations=pattern(activations),
+            content_scores=content_scores,
+        )

@@ -1,0 +1,1 @@
+"""The versioned HTTP API (``/v1``): a thin shell over the services, one router per concept."""

@@ -1,0 +1,1 @@
+"""One router per concept; each parses, calls a service, and returns its answer."""

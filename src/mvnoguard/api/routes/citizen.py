@@ -1,0 +1,165 @@
+"""``/v1/citizen``: "one ID, check all" for citizens, without an API key.
+
+A citizen asks for a code (sent by SMS to their own number), then with it sees every number
+registered under their identity, masked, per enterprise, and can dispute one. Requests are
+rate-limited per identity and per client, the client being the connection's peer address
+(``serve`` runs without proxy headers, so a client cannot name itself). The code request is
+answered the same whether or not the identity and number matched. Checks are the service's
+(:mod:`mvnoguard.linkage.citizen`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from mvnoguard.api.deps import RuntimeDep, SessionDep
+from mvnoguard.api.schemas import error_responses
+from mvnoguard.domain.calendar import utc_now
+from mvnoguard.linkage import citizen
+from mvnoguard.linkage.citizen import CodeSender
+
+router = APIRouter(prefix="/citizen", tags=["citizen"])
+
+CODE_ANSWER = "if the number is registered under this identity, a code has been sent to it"
+
+
+def get_sender(request: Request) -> CodeSender:
+    sender: CodeSender = request.app.state.code_sender
+    return sender
+
+
+def get_client(request: Request) -> str:
+    """The peer address the rate limits count by."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+SenderDep = Annotated[CodeSender, Depends(get_sender)]
+ClientDep = Annotated[str, Depends(get_client)]
+
+
+class IdentityIn(BaseModel):
+    """Who is asking: a document, the name on it, and one of their own numbers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc_type: str = Field(max_length=16, examples=["RIC"])
+    doc_number: str = Field(max_length=64, examples=["110101199003071234"])
+    name: str = Field(max_length=100, examples=["王小明"])
+    msisdn: str = Field(max_length=32, examples=["17090000001"])
+
+
+class CheckIn(IdentityIn):
+    code: str = Field(max_length=16, examples=["123456"], description="The code sent by SMS.")
+
+
+class DisputeIn(CheckIn):
+    disputed_msisdn: str = Field(
+        max_length=32, examples=["17000000001"], description="A number the citizen did not sign."
+    )
+
+
+class CodeRequestOut(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    message: str = Field(examples=[CODE_ANSWER])
+
+
+class HoldingsOut(BaseModel):
+    enterprise_code: str = Field(examples=["E01"])
+    enterprise_name: str
+    count: int
+    numbers: list[str] = Field(examples=[["170****0001"]], description="Masked.")
+
+
+class CitizenViewOut(BaseModel):
+    total: int
+    enterprises: list[HoldingsOut]
+
+
+class DisputeOut(BaseModel):
+    task_id: int
+    enterprise_code: str
+    msisdn: str = Field(examples=["170****0001"], description="Masked.")
+    status: str
+    due_at: datetime | None = None
+    created: bool = Field(description="False when the number was already under an open dispute.")
+
+
+@router.post(
+    "/codes",
+    response_model=CodeRequestOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(413, 422, 429),
+)
+def request_code(
+    body: IdentityIn,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    sender: SenderDep,
+    client: ClientDep,
+) -> dict[str, Any]:
+    """Send a check code to the number if it is the citizen's; the answer never says whether."""
+    citizen.request_code(
+        session,
+        runtime.vault,
+        sender,
+        doc_type=body.doc_type,
+        doc_number=body.doc_number,
+        name=body.name,
+        msisdn=body.msisdn,
+        client=client,
+        now=utc_now(),
+        policy=runtime.policy,
+    )
+    return {"status": "accepted", "message": CODE_ANSWER}
+
+
+@router.post(
+    "/checks", response_model=CitizenViewOut, responses=error_responses(401, 413, 422, 429)
+)
+def check_all(
+    body: CheckIn, session: SessionDep, runtime: RuntimeDep, client: ClientDep
+) -> dict[str, Any]:
+    """Every live number under the identity, per enterprise, masked; a wrong code is 401."""
+    view = citizen.check_all(
+        session,
+        runtime.vault,
+        doc_type=body.doc_type,
+        doc_number=body.doc_number,
+        name=body.name,
+        msisdn=body.msisdn,
+        code=body.code,
+        client=client,
+        now=utc_now(),
+        policy=runtime.policy,
+    )
+    return view.to_json()
+
+
+@router.post(
+    "/disputes",
+    response_model=DisputeOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(401, 404, 413, 422, 429),
+)
+def open_dispute(
+    body: DisputeIn, session: SessionDep, runtime: RuntimeDep, client: ClientDep
+) -> dict[str, Any]:
+    """Dispute a number registered under the identity: a task at the enterprise holding it."""
+    task = citizen.dispute(
+        session,
+        runtime.vault,
+        doc_type=body.doc_type,
+        doc_number=body.doc_number,
+        name=body.name,
+        msisdn=body.msisdn,
+        code=body.code,
+        disputed_msisdn=body.disputed_msisdn,
+        client=client,
+        now=utc_now(),
+        policy=runtime.policy,
+    )
+    return task.to_json()

@@ -1,0 +1,52 @@
+"""``/v1/complaints``: a complaint about a number, sent in by an enterprise or the regulator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from mvnoguard.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
+from mvnoguard.domain.calendar import utc_now
+from mvnoguard.domain.risk import ComplaintCategory
+from mvnoguard.linkage import complaints
+
+router = APIRouter(prefix="/complaints", tags=["complaints"], responses=AUTHENTICATED_ERRORS)
+
+
+class ComplaintBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reported_number: str = Field(max_length=32, examples=["+8613912340001"])
+    reporter_number: str | None = Field(default=None, max_length=32)
+    category: ComplaintCategory = Field(examples=["fraud"])
+    received_at: datetime | None = Field(default=None, description="Default: now.")
+    text: str | None = Field(default=None, max_length=4_000)
+
+
+class ComplaintOut(BaseModel):
+    complaint_id: int
+    reported_number: str
+    category: ComplaintCategory
+    received_at: datetime
+    duplicate: bool
+
+
+@router.post("", response_model=ComplaintOut, status_code=status.HTTP_201_CREATED)
+def submit_complaint(
+    body: ComplaintBody, session: SessionDep, runtime: RuntimeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Record a complaint; sending the same complaint again adds nothing (``duplicate``)."""
+    now = utc_now()
+    complaint = complaints.ComplaintIn(
+        reported_number=body.reported_number,
+        reporter_number=body.reporter_number,
+        category=body.category,
+        received_at=body.received_at or now,
+        text=body.text,
+    )
+    entry = complaints.submit(session, principal, complaint, now=now, policy=runtime.policy)
+    return entry.to_json()

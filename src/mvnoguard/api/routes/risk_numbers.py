@@ -1,0 +1,140 @@
+"""``/v1/risk-numbers``: the shared risk-number database (push, change feed, confirm, dispose,
+clear, overdue). Role and tenant checks are the service's (:mod:`mvnoguard.linkage`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from mvnoguard.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
+from mvnoguard.domain.calendar import utc_now
+from mvnoguard.domain.risk import DisposalAction, RiskCategory, RiskStatus
+from mvnoguard.linkage import risk_numbers
+from mvnoguard.linkage.risk_numbers import MAX_EVIDENCE_CHARS, MAX_PAGE, MAX_REASON_CHARS
+
+router = APIRouter(prefix="/risk-numbers", tags=["risk numbers"], responses=AUTHENTICATED_ERRORS)
+
+# Cursors are row ids: 64-bit signed integers in every store.
+MAX_CURSOR = 2**63 - 1
+
+NumberPath = Path(max_length=32, description="Phone number (E.164 or national).")
+
+
+class RiskPushIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    msisdn: str = Field(max_length=32, examples=["+8617012345678"])
+    category: RiskCategory = Field(examples=["fraud"])
+    score: float = Field(ge=0, le=1, examples=[0.87])
+    evidence: str = Field(
+        min_length=1, max_length=MAX_EVIDENCE_CHARS, examples=["1,200 short calls in an hour"]
+    )
+
+
+class RiskEntryOut(BaseModel):
+    msisdn: str = Field(examples=["+8617012345678"])
+    status: RiskStatus
+    category: RiskCategory
+    categories: list[RiskCategory]
+    score: float
+    reports: int
+    enterprise_code: str | None = None
+    updated_at: datetime
+    confirmed_at: datetime | None = None
+    dispose_by: datetime | None = None
+    disposed_at: datetime | None = None
+    disposal_action: DisposalAction | None = None
+    cleared_at: datetime | None = None
+    clear_reason: str | None = None
+
+
+class ChangeOut(BaseModel):
+    cursor: int
+    msisdn: str
+    category: RiskCategory
+    status: RiskStatus
+    score: float
+    reports: int
+    changed_at: datetime
+
+
+class ChangePageOut(BaseModel):
+    items: list[ChangeOut]
+    next_cursor: int = Field(description="Pass as `since` for the next page.")
+
+
+class DisposalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: DisposalAction = Field(examples=["suspended"])
+
+
+class ClearIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS, examples=["appeal upheld"])
+
+
+@router.post("", response_model=RiskEntryOut, status_code=status.HTTP_201_CREATED)
+def push_risk_number(
+    body: RiskPushIn, session: SessionDep, runtime: RuntimeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Report a number (pushing again updates the caller's report in that category)."""
+    report = risk_numbers.RiskPush(body.msisdn, body.category, body.score, body.evidence)
+    entry = risk_numbers.push(session, principal, report, now=utc_now(), policy=runtime.policy)
+    return entry.to_json()
+
+
+@router.get("/changes", response_model=ChangePageOut)
+def risk_changes(
+    session: SessionDep,
+    principal: PrincipalDep,
+    since: int = Query(
+        0, ge=0, le=MAX_CURSOR, description="Cursor: 0 from the start, else a `next_cursor`."
+    ),
+    limit: int = Query(100, ge=1, le=MAX_PAGE),
+) -> dict[str, Any]:
+    """The change feed after a cursor, oldest first; no change is returned twice."""
+    return risk_numbers.changes(session, principal, since=since, limit=limit).to_json()
+
+
+@router.get("/overdue", response_model=list[RiskEntryOut])
+def overdue_risk_numbers(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    """Confirmed numbers not disposed of by their deadline (an enterprise: its own)."""
+    return [e.to_json() for e in risk_numbers.overdue(session, principal, now=utc_now())]
+
+
+@router.post("/{msisdn}/confirm", response_model=RiskEntryOut)
+def confirm_risk_number(
+    session: SessionDep, runtime: RuntimeDep, principal: PrincipalDep, msisdn: str = NumberPath
+) -> dict[str, Any]:
+    """The regulator confirms a reported number; the disposal clock starts."""
+    entry = risk_numbers.confirm(session, principal, msisdn, now=utc_now(), policy=runtime.policy)
+    return entry.to_json()
+
+
+@router.post("/{msisdn}/dispose", response_model=RiskEntryOut)
+def dispose_risk_number(
+    body: DisposalIn,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    msisdn: str = NumberPath,
+) -> dict[str, Any]:
+    """The answerable enterprise records what it did with a confirmed number."""
+    entry = risk_numbers.dispose(
+        session, principal, msisdn, body.action, now=utc_now(), policy=runtime.policy
+    )
+    return entry.to_json()
+
+
+@router.post("/{msisdn}/clear", response_model=RiskEntryOut)
+def clear_risk_number(
+    body: ClearIn, session: SessionDep, principal: PrincipalDep, msisdn: str = NumberPath
+) -> dict[str, Any]:
+    """The regulator clears a number (an appeal upheld)."""
+    return risk_numbers.clear(session, principal, msisdn, body.reason, now=utc_now()).to_json()

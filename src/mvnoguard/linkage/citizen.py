@@ -1,0 +1,473 @@
+""" "One ID, check all": a citizen sees every number registered under their identity.
+
+The citizen gives a document, their name and one of their own numbers, and receives a 6-digit
+code on that number; with the code they see, per enterprise, how many numbers they hold (masked),
+and can dispute one. A code is sent only when the number is live under that very identity
+(document and name), but the answer is the same either way, so nobody learns whose number is
+whose. Codes are kept only as keyed hashes and expire; requests are rate-limited per identity
+and per client; wrong codes lock the identity for a while.
+
+Refusals: too many code requests raise :class:`RateLimited` (``rate_limited``), a locked
+identity the same class with code ``locked`` (both HTTP 429, with the seconds to wait); a wrong,
+expired or unknown code raises :class:`Unauthorized` with code ``bad_code`` (HTTP 401).
+
+Wrong codes are counted in a transaction of their own, committed before ``bad_code`` is raised:
+the caller rolls its own transaction back on the error, and the count must survive that. Call
+:func:`check_all` and :func:`dispute` before writing anything else in the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import Session
+
+from mvnoguard.domain.policy import Policy
+from mvnoguard.domain.subscribers import SubscriberStatus
+from mvnoguard.errors import InvalidInput, NotFound, RateLimited, Unauthorized
+from mvnoguard.identity.vault import PiiVault
+from mvnoguard.linkage.callers import policy_or_default
+from mvnoguard.linkage.identity_links import open_task
+from mvnoguard.linkage.numbers import e164, live_holder, mask_msisdn, national_mobile
+from mvnoguard.linkage.settings import LinkageSettings, linkage_settings
+from mvnoguard.registry.identities import NAME_CONTEXT
+from mvnoguard.registry.records import iso_utc
+from mvnoguard.storage import audit_log
+from mvnoguard.storage.models import (
+    CitizenCode,
+    CitizenLock,
+    Enterprise,
+    Identity,
+    ReviewTask,
+    Subscriber,
+)
+
+CODE_DIGITS = 6
+DISPUTE = "dispute"
+ACTOR = "citizen"
+_MAX_FIELD = 100
+
+
+class CodeSender(Protocol):
+    def send(self, msisdn: str, text: str) -> None: ...
+
+
+class OutboxSender:
+    """Writes each message as one JSON line to ``folder/sms.jsonl`` (``HOME/outbox``)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "sms.jsonl"
+
+    def send(self, msisdn: str, text: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"to": msisdn, "text": text}, ensure_ascii=False) + "\n")
+
+
+@dataclass(frozen=True)
+class EnterpriseHoldings:
+    enterprise_code: str
+    enterprise_name: str
+    count: int
+    numbers: tuple[str, ...]  # masked
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "enterprise_code": self.enterprise_code,
+            "enterprise_name": self.enterprise_name,
+            "count": self.count,
+            "numbers": list(self.numbers),
+        }
+
+
+@dataclass(frozen=True)
+class CitizenView:
+    enterprises: tuple[EnterpriseHoldings, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(e.count for e in self.enterprises)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"total": self.total, "enterprises": [e.to_json() for e in self.enterprises]}
+
+
+@dataclass(frozen=True)
+class DisputeTask:
+    task_id: int
+    enterprise_code: str
+    msisdn: str  # masked
+    status: str
+    due_at: datetime | None
+    created: bool  # False: the number was already under an open dispute
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task_id,
+            "enterprise_code": self.enterprise_code,
+            "msisdn": self.msisdn,
+            "status": self.status,
+            "due_at": iso_utc(self.due_at),
+            "created": self.created,
+        }
+
+
+@dataclass(frozen=True)
+class _Request:
+    identity_key: str
+    tokens: tuple[str, ...]
+    name: str
+    number: str  # E.164
+    national: str
+
+
+def _field(value: object, name: str) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > _MAX_FIELD:
+        raise InvalidInput(
+            f"{name} is required (at most {_MAX_FIELD} characters)", code="bad_value", field=name
+        )
+    return text
+
+
+def _request(vault: PiiVault, doc_type: str, doc_number: str, name: str, msisdn: str) -> _Request:
+    kind = _field(doc_type, "doc_type")
+    number = _field(doc_number, "doc_number")
+    if ":" in kind:
+        raise InvalidInput("not a document type", code="bad_value", field="doc_type")
+    phone = e164(msisdn)
+    national = national_mobile(phone)
+    if national is None:
+        raise InvalidInput("not a Chinese mobile number", code="bad_number", field="msisdn")
+    return _Request(
+        vault.identity_token(kind, number),
+        vault.identity_tokens(kind, number),
+        _field(name, "name"),
+        phone,
+        national,
+    )
+
+
+def _same_name(a: str, b: str) -> bool:
+    def fold(text: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+    return fold(a) == fold(b)
+
+
+def _holder(
+    session: Session, vault: PiiVault, request: _Request, *, audit: bool = True
+) -> Identity | None:
+    """The stored identity, if the document and the name both match it.
+
+    Reading the name is audited here, or by the caller once it may write (``audit=False``).
+    """
+    identity = session.scalar(select(Identity).where(Identity.token.in_(request.tokens)).limit(1))
+    if identity is None or identity.name_ciphertext is None:
+        return None
+    if audit:
+        _audit_match(session, identity)
+    stored = vault.decrypt(identity.name_ciphertext, context=NAME_CONTEXT)
+    return identity if _same_name(stored, request.name) else None
+
+
+def _audit_match(session: Session, identity: Identity) -> None:
+    audit_log.append(
+        session,
+        actor=ACTOR,
+        action="identity.match",
+        subject=f"identity:{identity.id}",
+        detail="one ID, check all: name compared",
+    )
+
+
+def _code_hash(vault: PiiVault, request: _Request, code: str) -> str:
+    return vault.token("citizen_code", f"{request.identity_key}\x1f{request.national}\x1f{code}")
+
+
+def _window(
+    session: Session, column: Any, key: str, since: datetime
+) -> tuple[int, datetime | None]:
+    """How many codes ``key`` asked for after ``since``, and when the oldest of them was."""
+    count, oldest = session.execute(
+        select(func.count(CitizenCode.id), func.min(CitizenCode.created_at)).where(
+            column == key, CitizenCode.created_at > since
+        )
+    ).one()
+    return int(count or 0), oldest
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def _lock(session: Session, identity_key: str) -> CitizenLock | None:
+    return session.scalar(select(CitizenLock).where(CitizenLock.identity_key == identity_key))
+
+
+def _refuse_if_locked(session: Session, identity_key: str, now: datetime) -> None:
+    lock = _lock(session, identity_key)
+    if lock is not None and lock.locked_until is not None and lock.locked_until > now:
+        raise RateLimited(
+            "too many wrong codes: try again later",
+            code="locked",
+            retry_after=_seconds_until(lock.locked_until, now),
+            details={"locked_until": iso_utc(lock.locked_until)},
+        )
+
+
+def request_code(
+    session: Session,
+    vault: PiiVault,
+    sender: CodeSender,
+    *,
+    doc_type: str,
+    doc_number: str,
+    name: str,
+    msisdn: str,
+    client: str,
+    now: datetime,
+    policy: Policy | None = None,
+) -> None:
+    """Send a code to ``msisdn`` if it is live under this identity; answer the same either way."""
+    request = _request(vault, doc_type, doc_number, name, msisdn)
+    client_key = vault.token("citizen_client", _field(client, "client"))
+    settings = linkage_settings(policy_or_default(policy))
+    hour_ago = now - timedelta(hours=1)
+    for column, key in (
+        (CitizenCode.identity_key, request.identity_key),
+        (CitizenCode.client_key, client_key),
+    ):
+        count, oldest = _window(session, column, key, hour_ago)
+        if count >= settings.codes_per_hour and oldest is not None:
+            raise RateLimited(
+                "too many code requests: try again later",
+                retry_after=_seconds_until(oldest + timedelta(hours=1), now),
+            )
+    _refuse_if_locked(session, request.identity_key, now)
+    identity = _holder(session, vault, request)
+    holder = live_holder(session, request.national) if identity is not None else None
+    matched = identity is not None and holder is not None and holder.identity_id == identity.id
+    row = CitizenCode(identity_key=request.identity_key, client_key=client_key, created_at=now)
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    if matched:
+        row.msisdn = request.number
+        row.code_hash = _code_hash(vault, request, code)
+        row.expires_at = now + timedelta(minutes=settings.code_minutes)
+    session.add(row)
+    audit_log.append(
+        session,
+        actor=ACTOR,
+        action="citizen.code_request",
+        subject=request.identity_key,
+        detail="code sent" if matched else "no match: nothing sent",
+        at=now,
+    )
+    # Sent only once the rows are flushed: a write that fails sends no code.
+    session.flush()
+    if matched:
+        sender.send(
+            request.number,
+            f"Your one-ID check code is {code}; valid {settings.code_minutes} minutes. "
+            "Never tell it to anyone.",
+        )
+
+
+def _count_wrong_code(
+    session: Session, identity_key: str, now: datetime, settings: LinkageSettings
+) -> None:
+    """Count a wrong code (and lock at the limit) in a transaction of its own, committed now."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    with Session(engine) as side, side.begin():
+        lock = _lock(side, identity_key)
+        if lock is None:
+            lock = CitizenLock(identity_key=identity_key, wrong_codes=0, updated_at=now)
+            side.add(lock)
+        lock.wrong_codes += 1
+        lock.updated_at = now
+        action = "citizen.bad_code"
+        if lock.wrong_codes >= settings.max_wrong_codes:
+            lock.wrong_codes = 0
+            lock.locked_until = now + timedelta(minutes=settings.lock_minutes)
+            action = "citizen.locked"
+        side.flush()
+        audit_log.append(
+            side, actor=ACTOR, action=action, subject=identity_key, detail="code or name", at=now
+        )
+
+
+def _verified(
+    session: Session,
+    vault: PiiVault,
+    *,
+    doc_type: str,
+    doc_number: str,
+    name: str,
+    msisdn: str,
+    code: str,
+    client: str,
+    now: datetime,
+    policy: Policy | None,
+) -> tuple[_Request, Identity]:
+    request = _request(vault, doc_type, doc_number, name, msisdn)
+    _field(client, "client")
+    settings = linkage_settings(policy_or_default(policy))
+    _refuse_if_locked(session, request.identity_key, now)
+    given = code.strip() if isinstance(code, str) else ""
+    valid = (
+        len(given) == CODE_DIGITS
+        and given.isascii()
+        and given.isdigit()
+        and session.scalar(
+            select(CitizenCode.id)
+            .where(
+                CitizenCode.identity_key == request.identity_key,
+                CitizenCode.msisdn == request.number,
+                CitizenCode.code_hash == _code_hash(vault, request, given),
+                CitizenCode.expires_at > now,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+    # Nothing is written here before the wrong-code count, which runs in its own transaction.
+    identity = _holder(session, vault, request, audit=False) if valid else None
+    if identity is None:
+        _count_wrong_code(session, request.identity_key, now, settings)
+        raise Unauthorized("the code is wrong or has expired", code="bad_code", field="code")
+    _audit_match(session, identity)
+    lock = _lock(session, request.identity_key)
+    if lock is not None and lock.wrong_codes:
+        lock.wrong_codes = 0
+        lock.updated_at = now
+    return request, identity
+
+
+def check_all(
+    session: Session,
+    vault: PiiVault,
+    *,
+    doc_type: str,
+    doc_number: str,
+    name: str,
+    msisdn: str,
+    code: str,
+    client: str,
+    now: datetime,
+    policy: Policy | None = None,
+) -> CitizenView:
+    """Every live number under the identity, per enterprise, masked."""
+    _, identity = _verified(
+        session,
+        vault,
+        doc_type=doc_type,
+        doc_number=doc_number,
+        name=name,
+        msisdn=msisdn,
+        code=code,
+        client=client,
+        now=now,
+        policy=policy,
+    )
+    rows = session.execute(
+        select(Enterprise.code, Enterprise.name, Subscriber.msisdn)
+        .join(Enterprise, Enterprise.id == Subscriber.enterprise_id)
+        .where(
+            Subscriber.identity_id == identity.id,
+            Subscriber.status != SubscriberStatus.CANCELLED.value,
+        )
+        .order_by(Enterprise.code, Subscriber.msisdn)
+    ).all()
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for code_, name_, number in rows:
+        grouped.setdefault((code_, name_), []).append(mask_msisdn(number))
+    audit_log.append(
+        session,
+        actor=ACTOR,
+        action="citizen.check_all",
+        subject=f"identity:{identity.id}",
+        detail=f"{len(rows)} numbers shown",
+        at=now,
+    )
+    return CitizenView(
+        tuple(
+            EnterpriseHoldings(code_, name_, len(numbers), tuple(numbers))
+            for (code_, name_), numbers in grouped.items()
+        )
+    )
+
+
+def dispute(
+    session: Session,
+    vault: PiiVault,
+    *,
+    doc_type: str,
+    doc_number: str,
+    name: str,
+    msisdn: str,
+    code: str,
+    disputed_msisdn: str,
+    client: str,
+    now: datetime,
+    policy: Policy | None = None,
+) -> DisputeTask:
+    """Open a ``dispute`` task at the enterprise holding a number registered under the identity."""
+    _, identity = _verified(
+        session,
+        vault,
+        doc_type=doc_type,
+        doc_number=doc_number,
+        name=name,
+        msisdn=msisdn,
+        code=code,
+        client=client,
+        now=now,
+        policy=policy,
+    )
+    national = national_mobile(e164(disputed_msisdn, field="disputed_msisdn"))
+    holder = live_holder(session, national) if national else None
+    if holder is None or holder.identity_id != identity.id:
+        raise NotFound(
+            "no number of yours by that number", code="unknown_subscriber", field="disputed_msisdn"
+        )
+    settings = linkage_settings(policy_or_default(policy))
+    task = open_task(session, DISPUTE, holder.id)
+    created = task is None
+    if task is None:
+        task = ReviewTask(
+            kind=DISPUTE,
+            enterprise_id=holder.enterprise_id,
+            subscriber_id=holder.id,
+            identity_id=identity.id,
+            reason="the identity holder says they did not register this number",
+            status="open",
+            created_at=now,
+            due_at=now + timedelta(days=settings.dispute_days),
+        )
+        session.add(task)
+        audit_log.append(
+            session,
+            actor=ACTOR,
+            action="citizen.dispute",
+            subject=holder.msisdn,
+            detail=f"identity:{identity.id}",
+            at=now,
+        )
+        session.flush()
+    return DisputeTask(
+        task.id,
+        holder.enterprise.code,
+        mask_msisdn(holder.msisdn),
+        task.status,
+        task.due_at,
+        created,
+    )

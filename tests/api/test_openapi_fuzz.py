@@ -1,0 +1,52 @@
+"""Schemathesis against the live server's ``/openapi.json``: no 5xx, answers match the schema.
+
+Each operation gets a bounded number of generated requests (valid and invalid), sent with an
+enterprise key, so the run stays well under a minute. The fuzz run does not depend on the
+backend, so it runs on the SQLite server only.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.api.conftest import LiveServer
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+def test_every_operation_conforms_to_the_schema(live: LiveServer) -> None:
+    if live.runtime.settings.database_url is not None:
+        pytest.skip("backend-independent; the SQLite server covers it")
+    schema = schemathesis.openapi.from_url(f"{live.base_url}/openapi.json")
+    headers = {"Authorization": f"Bearer {live.keys['E01']}"}
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert operations
+    sent: list[str] = []
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=40,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        )
+        def run(case: schemathesis.Case) -> None:
+            case.call_and_validate(headers=headers, checks=CHECKS)
+            sent.append(case.operation.label)
+
+        run()
+    assert {operation.label for operation in operations} <= set(sent)

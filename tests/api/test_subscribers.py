@@ -1,0 +1,113 @@
+"""``/v1/subscribers`` over HTTP: masked records, tenant isolation, point-of-sale sign-up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.conftest import HOLDER_A, HOLDER_B, NUMBER_A, NUMBER_B, LiveServer
+from tests.registry.builders import ric, row_counts
+
+CLEAR_IDENTITY = [HOLDER_A.number, HOLDER_A.name, HOLDER_B.number, HOLDER_B.name]
+
+
+def assert_masked(text: str) -> None:
+    for clear in CLEAR_IDENTITY:
+        assert clear and clear not in text
+
+
+def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str)
+    error: dict[str, Any] = body["error"]
+    return error
+
+
+def sign_up_body(msisdn: str, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "msisdn": msisdn,
+        "outlet_code": "E01-OWN",
+        "holder": {"doc_type": "RIC", "number": ric(sequence=789), "name": "赵六一"},
+        "verification_method": "reader",
+        "face_score": 0.92,
+    }
+    body.update(changes)
+    return body
+
+
+def test_an_enterprise_reads_its_own_number_masked(live: LiveServer) -> None:
+    with live.client("E01") as client:
+        response = client.get(f"/v1/subscribers/{NUMBER_A}")
+    assert response.status_code == 200, response.text
+    record = response.json()
+    assert record["msisdn"] == NUMBER_A
+    assert record["enterprise_code"] == "E01"
+    assert record["holder"]["doc_number"] != HOLDER_A.number
+    assert "*" in record["holder"]["doc_number"]
+    assert_masked(response.text)
+
+
+def test_another_enterprises_number_answers_404(live: LiveServer) -> None:
+    with live.client("E01") as client:
+        other = client.get(f"/v1/subscribers/{NUMBER_B}")
+        missing = client.get("/v1/subscribers/17090009998")
+    assert_error(other, 404, "unknown_subscriber")
+    assert_error(missing, 404, "unknown_subscriber")
+    assert other.json() == {
+        "error": {**missing.json()["error"], "message": f"no subscriber on {NUMBER_B}"}
+    }
+
+
+def test_the_regulator_reads_every_number(live: LiveServer) -> None:
+    with live.client("regulator") as client:
+        for number in (NUMBER_A, NUMBER_B):
+            response = client.get(f"/v1/subscribers/{number}")
+            assert response.status_code == 200
+            assert_masked(response.text)
+
+
+def test_an_inspector_may_not_read_records(live: LiveServer) -> None:
+    with live.client("inspector") as client:
+        assert_error(client.get(f"/v1/subscribers/{NUMBER_A}"), 403, "forbidden")
+
+
+def test_a_point_of_sale_sign_up_is_registered_and_answered_masked(live: LiveServer) -> None:
+    with live.client("E01") as client:
+        response = client.post("/v1/subscribers", json=sign_up_body("17090000100"))
+        assert response.status_code == 201, response.text
+        record = response.json()
+        assert record["msisdn"] == "17090000100"
+        assert record["enterprise_code"] == "E01"
+        assert record["history"][0]["kind"] == "activated"
+        assert ric(sequence=789) not in response.text and "赵六一" not in response.text
+        again = client.get("/v1/subscribers/17090000100")
+    assert again.status_code == 200
+
+
+def test_a_refused_sign_up_names_the_rule_and_stores_nothing(live: LiveServer) -> None:
+    before = row_counts(live.runtime.database)
+    with live.client("E01") as client:
+        manual = client.post(
+            "/v1/subscribers", json=sign_up_body("17090000200", verification_method="manual")
+        )
+        outside = client.post("/v1/subscribers", json=sign_up_body("17000000200"))
+        other_outlet = client.post(
+            "/v1/subscribers", json=sign_up_body("17090000201", outlet_code="E02-OWN")
+        )
+    assert_error(manual, 422, "manual_entry_forbidden")
+    assert manual.json()["error"]["details"]["rule"] == "manual_entry_forbidden"
+    assert outside.status_code == 422
+    assert other_outlet.status_code == 422
+    for response in (manual, outside, other_outlet):
+        assert ric(sequence=789) not in response.text
+    assert row_counts(live.runtime.database) == before
+
+
+def test_only_enterprise_keys_sign_up(live: LiveServer) -> None:
+    before = row_counts(live.runtime.database)
+    with live.client("regulator") as client:
+        response = client.post("/v1/subscribers", json=sign_up_body("17090000300"))
+    assert_error(response, 403, "forbidden")
+    assert row_counts(live.runtime.database) == before

@@ -1,0 +1,251 @@
+""" "One ID, check all": codes through the outbox, the holdings, locks, rate limits, disputes."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from mvnoguard.domain.policy import Policy
+from mvnoguard.errors import InvalidInput, NotFound, RateLimited, Unauthorized
+from mvnoguard.identity.vault import PiiVault
+from mvnoguard.linkage import citizen
+from mvnoguard.linkage.citizen import OutboxSender
+from mvnoguard.linkage.identity_links import tasks_for
+from mvnoguard.storage.audit_log import verify_chain
+from mvnoguard.storage.database import Database
+from mvnoguard.storage.models import AuditEntry, CitizenCode
+from tests.linkage.conftest import A_E01, A_E02, B_E01, E01, E02, HOLDER_A, HOLDER_B, NOW
+from tests.registry.builders import row_counts
+
+A = {"doc_type": "RIC", "doc_number": HOLDER_A.number, "name": "王小明", "msisdn": A_E01}
+
+
+def outbox(folder: Path) -> list[dict[str, Any]]:
+    path = folder / "sms.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def code_in(message: dict[str, Any]) -> str:
+    return next(word for word in message["text"].split() if word.rstrip(";").isdigit()).rstrip(";")
+
+
+def ask(
+    db: Database,
+    vault: PiiVault,
+    policy: Policy,
+    folder: Path,
+    client: str = "10.0.0.1",
+    **who: Any,
+) -> None:
+    with db.transaction() as session:
+        citizen.request_code(
+            session,
+            vault,
+            OutboxSender(folder),
+            client=client,
+            now=NOW,
+            policy=policy,
+            **(A | who),
+        )
+
+
+def test_a_holder_sees_every_number_under_their_identity(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
+    ask(market, vault, policy, tmp_path)
+    [message] = outbox(tmp_path)
+    assert message["to"] == f"+86{A_E01}"
+    code = code_in(message)
+    assert len(code) == 6
+    with market.transaction() as session:
+        view = citizen.check_all(
+            session,
+            vault,
+            code=code,
+            client="web",
+            now=NOW + timedelta(minutes=5),
+            policy=policy,
+            **A,
+        )
+        stored = session.scalars(select(CitizenCode.code_hash)).all()
+        assert verify_chain(session).ok
+    assert view.to_json() == {
+        "total": 3,
+        "enterprises": [
+            {
+                "enterprise_code": "E01",
+                "enterprise_name": "远岸移动",
+                "count": 1,
+                "numbers": ["170****0001"],
+            },
+            {
+                "enterprise_code": "E02",
+                "enterprise_name": "青禾通信",
+                "count": 1,
+                "numbers": ["170****0001"],
+            },
+            {
+                "enterprise_code": "E03",
+                "enterprise_name": "北辰通信",
+                "count": 1,
+                "numbers": ["162****0001"],
+            },
+        ],
+    }
+    assert code not in str(stored)  # kept as a keyed hash only
+
+
+@pytest.mark.parametrize(
+    "who",
+    [
+        {"name": "王大明"},  # the right document and number, another name
+        {"msisdn": B_E01},  # somebody else's number
+        {
+            "doc_number": HOLDER_B.number,
+            "name": "李华",
+            "msisdn": A_E02,
+        },  # B's identity, A's number
+        {"doc_number": "110101199001011237"},  # nobody's document
+    ],
+)
+def test_no_code_unless_the_number_is_theirs_and_the_answer_is_the_same(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path, who: dict[str, str]
+) -> None:
+    ask(market, vault, policy, tmp_path, **who)  # returns None, as for a match
+    assert outbox(tmp_path) == []
+    with market.transaction() as session:
+        actions = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.action.like("citizen.%"))
+        ).all()
+    assert actions == ["citizen.code_request"]
+
+
+def test_wrong_codes_lock_the_identity(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
+    ask(market, vault, policy, tmp_path)
+    code = code_in(outbox(tmp_path)[0])
+    wrong = "000000" if code != "000000" else "111111"
+    for attempt in range(5):
+        with pytest.raises(Unauthorized) as refused, market.transaction() as session:
+            citizen.check_all(
+                session,
+                vault,
+                code=wrong,
+                client="web",
+                now=NOW + timedelta(seconds=attempt),
+                policy=policy,
+                **A,
+            )
+        assert refused.value.code == "bad_code"
+    with pytest.raises(RateLimited) as locked, market.transaction() as session:
+        citizen.check_all(session, vault, code=code, client="web", now=NOW, policy=policy, **A)
+    assert locked.value.code == "locked"
+    assert locked.value.http_status == 429
+    assert locked.value.retry_after == 60 * 60 + 4  # locked at the fifth wrong code, NOW + 4 s
+    later = NOW + timedelta(minutes=61)
+    with pytest.raises(Unauthorized), market.transaction() as session:  # the code has expired
+        citizen.check_all(session, vault, code=code, client="web", now=later, policy=policy, **A)
+    with market.transaction() as session:
+        citizen.request_code(
+            session, vault, OutboxSender(tmp_path), client="web", now=later, policy=policy, **A
+        )
+    fresh = code_in(outbox(tmp_path)[-1])
+    with market.transaction() as session:
+        view = citizen.check_all(
+            session, vault, code=fresh, client="web", now=later, policy=policy, **A
+        )
+        actions = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.action.like("citizen.%"))
+        ).all()
+        assert verify_chain(session).ok
+    assert view.total == 3
+    assert actions.count("citizen.bad_code") == 5  # 4 counted, the 5th locked, then 1 expired
+    assert actions.count("citizen.locked") == 1
+
+
+def test_code_requests_are_rate_limited_per_identity_and_per_client(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
+    for n in range(5):
+        ask(market, vault, policy, tmp_path, client=f"c{n}")
+    before = row_counts(market)
+    with pytest.raises(RateLimited) as per_identity:
+        ask(market, vault, policy, tmp_path, client="c9")
+    assert per_identity.value.code == "rate_limited"
+    assert per_identity.value.retry_after == 60 * 60  # when the oldest of the five leaves the hour
+    assert row_counts(market) == before
+    for n in range(5):
+        ask(market, vault, policy, tmp_path, client="shared", doc_number=f"11010119900101{n:04d}")
+    with pytest.raises(RateLimited) as per_client:
+        ask(market, vault, policy, tmp_path, client="shared", doc_number=HOLDER_B.number)
+    assert per_client.value.code == "rate_limited"
+
+
+def test_a_dispute_opens_a_task_at_the_holding_enterprise(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
+    ask(market, vault, policy, tmp_path)
+    code = code_in(outbox(tmp_path)[0])
+    with market.transaction() as session:
+        task = citizen.dispute(
+            session,
+            vault,
+            code=code,
+            client="web",
+            now=NOW,
+            disputed_msisdn=A_E02,
+            policy=policy,
+            **A,
+        )
+        again = citizen.dispute(
+            session,
+            vault,
+            code=code,
+            client="web",
+            now=NOW,
+            disputed_msisdn=A_E02,
+            policy=policy,
+            **A,
+        )
+        with pytest.raises(NotFound):
+            citizen.dispute(
+                session,
+                vault,
+                code=code,
+                client="web",
+                now=NOW,
+                disputed_msisdn=B_E01,
+                policy=policy,
+                **A,
+            )
+    with market.transaction() as session:
+        seen_by_e02 = tasks_for(session, E02, kind="dispute")
+        seen_by_e01 = tasks_for(session, E01, kind="dispute")
+    assert (task.enterprise_code, task.msisdn, task.created, again.created) == (
+        "E02",
+        "170****0001",
+        True,
+        False,
+    )
+    assert task.due_at == NOW + timedelta(days=15)
+    assert [t.task_id for t in seen_by_e02] == [task.task_id]
+    assert seen_by_e01 == []
+
+
+def test_bad_input_is_refused_before_anything_is_stored(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
+    before = row_counts(market)
+    for who in ({"msisdn": "+1 415 555 0123"}, {"msisdn": "x"}, {"name": " "}):
+        with pytest.raises(InvalidInput):
+            ask(market, vault, policy, tmp_path, **who)
+    assert row_counts(market) == before
+    assert outbox(tmp_path) == []

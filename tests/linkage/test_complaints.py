@@ -1,0 +1,243 @@
+"""Complaints: one at a time, the contract feed with quarantine, the real FTC file, rates."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import func, select
+
+from mvnoguard.domain.policy import Policy
+from mvnoguard.domain.risk import ComplaintCategory, RiskCategory, RiskLevel, RiskStatus
+from mvnoguard.errors import InvalidInput
+from mvnoguard.linkage import complaints, risk_numbers
+from mvnoguard.linkage.complaints import ComplaintIn
+from mvnoguard.linkage.risk_numbers import RiskPush
+from mvnoguard.storage.audit_log import verify_chain
+from mvnoguard.storage.database import Database
+from mvnoguard.storage.models import Complaint
+from tests.conftest import skip_or_fail
+from tests.linkage.conftest import A_E02, B_E01, E01, E02, NOW, plus86
+from tests.registry.builders import row_counts
+
+FTC_FILE = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "data"
+    / "ftc-dnc-complaints-2021-07-08"
+    / "dnc_complaint_numbers_2021-07-08.csv"
+)
+
+
+def complaint(
+    number: str, minutes: int, category: ComplaintCategory = ComplaintCategory.FRAUD
+) -> ComplaintIn:
+    return ComplaintIn(number, None, category, NOW - timedelta(minutes=minutes), "claimed police")
+
+
+def test_complaints_corroborate_a_report(market: Database, policy: Policy) -> None:
+    with market.transaction() as session:
+        risk_numbers.push(
+            session, E02, RiskPush(B_E01, RiskCategory.FRAUD, 0.5, "x"), now=NOW, policy=policy
+        )
+        complaints.submit(session, None, complaint(B_E01, 3), now=NOW, policy=policy)
+        complaints.submit(session, None, complaint(B_E01, 2), now=NOW, policy=policy)
+        before = risk_numbers.reputation(session, E01, B_E01, now=NOW, policy=policy)
+        complaints.submit(session, None, complaint(B_E01, 1), now=NOW, policy=policy)
+        after = risk_numbers.reputation(session, E01, B_E01, now=NOW, policy=policy)
+    assert (before.status, before.complaints, before.risk_level) == (
+        RiskStatus.REPORTED,
+        2,
+        RiskLevel.MEDIUM,
+    )
+    assert (after.status, after.complaints, after.risk_level) == (
+        RiskStatus.CONFIRMED,
+        3,
+        RiskLevel.HIGH,
+    )
+
+
+def test_complaints_alone_never_confirm(market: Database, policy: Policy) -> None:
+    with market.transaction() as session:
+        for minutes in range(5):
+            complaints.submit(session, None, complaint(A_E02, minutes), now=NOW, policy=policy)
+        seen = risk_numbers.reputation(session, E01, A_E02, now=NOW, policy=policy)
+        feed = risk_numbers.changes(session, E01, since=0, limit=10)
+    assert (seen.status, seen.complaints, seen.risk_level) == (None, 5, RiskLevel.MEDIUM)
+    assert feed.items == []
+
+
+def test_the_same_complaint_twice_is_stored_once(market: Database, policy: Policy) -> None:
+    with market.transaction() as session:
+        first = complaints.submit(session, E01, complaint(B_E01, 1), now=NOW, policy=policy)
+        again = complaints.submit(session, E01, complaint(B_E01, 1), now=NOW, policy=policy)
+        stored = session.scalar(select(func.count(Complaint.id)))
+    assert (first.duplicate, again.duplicate) == (False, True)
+    assert first.complaint_id == again.complaint_id
+    assert stored == 1
+
+
+@pytest.mark.parametrize(
+    ("bad", "code"),
+    [
+        (ComplaintIn("999", None, ComplaintCategory.SPAM, NOW, None), "bad_number"),
+        (ComplaintIn(B_E01, "abc", ComplaintCategory.SPAM, NOW, None), "bad_number"),
+        (ComplaintIn(B_E01, None, "noise", NOW, None), "bad_category"),  # type: ignore[arg-type]
+        (
+            ComplaintIn(B_E01, None, ComplaintCategory.SPAM, NOW + timedelta(days=1), None),
+            "future_time",
+        ),
+        (ComplaintIn(B_E01, None, ComplaintCategory.SPAM, NOW, "x" * 4001), "text_too_long"),
+    ],
+)
+def test_a_refused_complaint_leaves_nothing(
+    market: Database, policy: Policy, bad: ComplaintIn, code: str
+) -> None:
+    before = row_counts(market)
+    with pytest.raises(InvalidInput) as refused, market.transaction() as session:
+        complaints.submit(session, None, bad, now=NOW, policy=policy)
+    assert refused.value.code == code
+    assert row_counts(market) == before
+
+
+CONTRACT_ROWS = [
+    ["reported_number", "reporter_number", "category", "received_at", "text"],
+    [B_E01, "13800138000", "fraud", "2016-05-31T09:00:00+08:00", "said I won a prize"],
+    ["+1 415 555 0123", "", "spam", "2016-05-30 10:00:00", ""],
+    ["", "", "spam", "2016-05-30T10:00:00+08:00", ""],  # no number
+    ["12345", "", "spam", "2016-05-30T10:00:00+08:00", ""],  # not a number
+    [B_E01, "", "nuisance", "2016-05-30T10:00:00+08:00", ""],  # unknown category
+    [B_E01, "", "spam", "yesterday", ""],  # not a time
+    [B_E01, "13800138000", "fraud", "2016-05-31T09:00:00+08:00", "said I won a prize"],  # repeat
+]
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def test_the_contract_feed_quarantines_bad_rows_and_imports_once(
+    market: Database, policy: Policy, tmp_path: Path
+) -> None:
+    feed = write_csv(tmp_path / "complaints.csv", CONTRACT_ROWS)
+    with feed.open("a", encoding="utf-8") as handle:
+        handle.write("only,three,fields\n")
+    with market.transaction() as session:
+        result = complaints.import_feed(
+            session, feed, quarantine_dir=tmp_path / "q", now=NOW, policy=policy
+        )
+    assert (result.accepted, result.quarantined, result.duplicates) == (2, 5, 1)
+    assert result.quarantine_file is not None
+    with Path(result.quarantine_file).open(encoding="utf-8") as handle:
+        quarantined = list(csv.DictReader(handle))
+    assert [(q["row"], q["field"], q["code"]) for q in quarantined] == [
+        ("3", "reported_number", "missing_value"),
+        ("4", "reported_number", "bad_number"),
+        ("5", "category", "bad_category"),
+        ("6", "received_at", "bad_time"),
+        ("8", "", "wrong_field_count"),
+    ]
+    assert {q["file"] for q in quarantined} == {"complaints.csv"}
+    with market.transaction() as session:
+        again = complaints.import_feed(
+            session, feed, quarantine_dir=tmp_path / "q", now=NOW, policy=policy
+        )
+        stored = session.scalars(select(Complaint).order_by(Complaint.id)).all()
+        assert verify_chain(session).ok
+    assert (again.accepted, again.duplicates) == (0, 3)
+    assert [(c.reported_number, c.category, c.enterprise_id is not None) for c in stored] == [
+        (plus86(B_E01), "fraud", True),
+        ("+14155550123", "spam", False),
+    ]
+    # A time without a zone is Beijing time.
+    assert stored[1].received_at == datetime(2016, 5, 30, 2, 0, tzinfo=UTC)
+
+
+def test_the_contract_feed_reads_parquet(market: Database, policy: Policy, tmp_path: Path) -> None:
+    header, *rows = CONTRACT_ROWS[:3]
+    table = pa.table({name: [row[i] or None for row in rows] for i, name in enumerate(header)})
+    pq.write_table(table, tmp_path / "complaints.parquet")
+    with market.transaction() as session:
+        result = complaints.import_feed(
+            session,
+            tmp_path / "complaints.parquet",
+            quarantine_dir=tmp_path,
+            now=NOW,
+            policy=policy,
+        )
+    assert (result.accepted, result.quarantined, result.duplicates) == (2, 0, 0)
+
+
+def test_complaint_rates_per_10k_live_users(market: Database, policy: Policy) -> None:
+    with market.transaction() as session:
+        for minutes in range(3):
+            complaints.submit(session, None, complaint(B_E01, minutes), now=NOW, policy=policy)
+        complaints.submit(session, None, complaint(A_E02, 1), now=NOW, policy=policy)
+        complaints.submit(
+            session, None, complaint(A_E02, 60 * 24 * 40), now=NOW, policy=policy
+        )  # before the period
+        rates = complaints.complaint_rates(
+            session, since=NOW - timedelta(days=30), until=NOW + timedelta(seconds=1)
+        )
+    assert [r.to_json() for r in rates] == [
+        {"enterprise_code": "E01", "complaints": 3, "live_users": 2, "per_10k_users": 15000.0},
+        {"enterprise_code": "E02", "complaints": 1, "live_users": 1, "per_10k_users": 10000.0},
+        {"enterprise_code": "E03", "complaints": 0, "live_users": 1, "per_10k_users": 0.0},
+    ]
+
+
+def test_the_ftc_subjects_map_to_categories() -> None:
+    assert (
+        complaints.ftc_category(
+            "Calls pretending to be government, businesses, or family and friends"
+        )
+        is ComplaintCategory.FRAUD
+    )
+    assert complaints.ftc_category("Warranties  & protection plans") is ComplaintCategory.SPAM
+    assert complaints.ftc_category("Dropped call or no message") is ComplaintCategory.HARASSMENT
+    assert complaints.ftc_category("No Subject Provided") is ComplaintCategory.OTHER
+    assert complaints.ftc_category("A subject added next year") is ComplaintCategory.OTHER
+
+
+def test_the_real_ftc_file_imports_with_counts(
+    market: Database, policy: Policy, tmp_path: Path
+) -> None:
+    if not FTC_FILE.is_file():
+        skip_or_fail(f"the FTC complaint file is missing: {FTC_FILE}")
+    with FTC_FILE.open(encoding="utf-8") as handle:
+        raw = list(csv.reader(handle))[1:]
+    blank_numbers = sum(1 for row in raw if not row[0].strip())
+    verbatim_repeats = len(raw) - len({tuple(row) for row in raw})
+    now = datetime(2021, 7, 9, tzinfo=UTC)
+    with market.transaction() as session:
+        result = complaints.import_ftc(
+            session, FTC_FILE, quarantine_dir=tmp_path, now=now, policy=policy
+        )
+    assert result.accepted + result.quarantined + result.duplicates == len(raw) == 14_034
+    assert result.duplicates == verbatim_repeats
+    assert result.quarantined >= blank_numbers == 669
+    assert result.accepted > 13_000  # most numbers are valid US numbers
+    assert result.quarantine_file is not None
+    with Path(result.quarantine_file).open(encoding="utf-8") as handle:
+        codes = {row["code"] for row in csv.DictReader(handle)}
+    assert codes <= {"missing_value", "bad_number", "bad_time"}
+    with market.transaction() as session:
+        by_category = dict(
+            session.execute(
+                select(Complaint.category, func.count(Complaint.id)).group_by(Complaint.category)
+            ).all()
+        )
+        top = risk_numbers.reputation(session, E01, "+1 315-232-8257", now=now, policy=policy)
+        again = complaints.import_ftc(
+            session, FTC_FILE, quarantine_dir=tmp_path, now=now, policy=policy
+        )
+    assert sum(by_category.values()) == result.accepted
+    assert set(by_category) == {"fraud", "harassment", "spam", "other"}
+    assert (top.complaints, top.risk_level, top.status) == (42, RiskLevel.MEDIUM, None)
+    assert (again.accepted, again.duplicates) == (0, result.accepted + result.duplicates)

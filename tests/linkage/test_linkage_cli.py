@@ -1,0 +1,64 @@
+"""The linkage commands, mounted the way the root app mounts them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.testing import CliRunner
+
+from mvnoguard.cli.context import set_home
+from mvnoguard.cli.linkage import complaints_app, risk_app, tasks_app
+from mvnoguard.errors import RuleViolation
+from tests.linkage.test_complaints import CONTRACT_ROWS, write_csv
+
+app = typer.Typer()
+
+
+@app.callback()
+def root(ctx: typer.Context, home: Annotated[Path, typer.Option("--home")]) -> None:
+    set_home(ctx, home)
+
+
+app.add_typer(risk_app, name="risk")
+app.add_typer(complaints_app, name="complaints")
+app.add_typer(tasks_app, name="tasks")
+runner = CliRunner()
+AT = ["--at", "2016-06-01T10:00:00+08:00"]
+
+
+def run(home: Path, *args: str) -> str:
+    result = runner.invoke(app, ["--home", str(home), *args])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.output
+
+
+def test_import_then_list_and_report(tmp_path: Path) -> None:
+    feed = write_csv(tmp_path / "complaints.csv", CONTRACT_ROWS)
+    home = tmp_path / "home"
+    first = json.loads(run(home, "complaints", "import", str(feed), "--json", *AT))
+    again = json.loads(run(home, "complaints", "import", str(feed), "--json", *AT))
+    assert (first["accepted"], first["quarantined"], first["duplicates"]) == (2, 4, 1)
+    assert Path(first["quarantine_file"]).parent == home / "quarantine"
+    assert (again["accepted"], again["duplicates"]) == (0, 3)
+    submitted = json.loads(
+        run(home, "complaints", "submit", "+1 415 555 0199", "--category", "spam", *AT)
+    )
+    assert submitted["reported_number"] == "+14155550199"
+    assert json.loads(run(home, "risk", "list", "--json")) == []
+    assert json.loads(run(home, "risk", "overdue", *AT)) == []
+    assert json.loads(run(home, "risk", "expire", *AT)) == {"cleared": 0}
+    assert json.loads(run(home, "tasks", "list")) == []
+
+
+def test_dispose_needs_an_enterprise_and_confirm_a_known_number(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["--home", str(tmp_path), "risk", "dispose", "17090000001", "--action", "suspended"]
+    )
+    assert result.exit_code != 0  # --enterprise is required to dispose
+    result = runner.invoke(app, ["--home", str(tmp_path), "risk", "confirm", "17090000001"])
+    assert result.exit_code != 0
+    assert getattr(result.exception, "code", None) == "unknown_risk_number"
+    assert not isinstance(result.exception, RuleViolation)

@@ -1,0 +1,352 @@
+"""The shared risk-number database: push, feed, reputation, confirmation, disposal, clearing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from mvnoguard.domain.policy import Policy
+from mvnoguard.domain.risk import DisposalAction, RiskCategory, RiskLevel, RiskStatus
+from mvnoguard.errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from mvnoguard.linkage import risk_numbers as risk
+from mvnoguard.linkage.identity_links import tasks_for
+from mvnoguard.linkage.risk_numbers import RiskPush
+from mvnoguard.storage.audit_log import verify_chain
+from mvnoguard.storage.database import Database
+from mvnoguard.storage.models import AuditEntry, RiskChange, Subscriber
+from tests.linkage.conftest import (
+    A_E01,
+    A_E02,
+    A_E03,
+    B_E01,
+    E01,
+    E02,
+    E03,
+    INSPECTOR,
+    NOW,
+    REGULATOR,
+    UNASSIGNED_E02,
+    plus86,
+)
+from tests.registry.builders import row_counts
+
+
+def fraud(number: str, score: float = 0.9) -> RiskPush:
+    return RiskPush(number, RiskCategory.FRAUD, score, "many short calls to strangers")
+
+
+def test_a_push_reaches_another_enterprise_once_without_its_reporter(
+    market: Database, policy: Policy
+) -> None:
+    with market.transaction() as session:
+        entry = risk.push(session, E01, fraud(A_E02), now=NOW, policy=policy)
+    assert entry.status is RiskStatus.REPORTED
+    assert entry.msisdn == plus86(A_E02)
+    with market.transaction() as session:
+        page = risk.changes(session, E02, since=0, limit=100)
+        seen = risk.reputation(session, E03, A_E02, now=NOW, policy=policy)
+    assert [item.to_json() for item in page.items] == [
+        {
+            "cursor": page.items[0].cursor,
+            "msisdn": plus86(A_E02),
+            "category": "fraud",
+            "status": "reported",
+            "score": 0.9,
+            "reports": 1,
+            "changed_at": NOW.isoformat(),
+        }
+    ]
+    assert page.next_cursor == page.items[0].cursor
+    assert seen.to_json() == {
+        "msisdn": plus86(A_E02),
+        "risk_level": "medium",
+        "categories": ["fraud"],
+        "status": "reported",
+        "reports": 1,
+        "complaints": 0,
+        "score": 0.9,
+        "updated_at": NOW.isoformat(),
+    }
+    # The reporter's view names no one else; another enterprise never learns who reported it.
+    assert "E01" not in str(page.to_json())
+
+
+def test_pushing_again_updates_the_report_without_a_second_feed_item(
+    market: Database, policy: Policy
+) -> None:
+    with market.transaction() as session:
+        risk.push(session, E01, fraud(A_E02, 0.5), now=NOW, policy=policy)
+        again = risk.push(
+            session,
+            E01,
+            fraud("+86 170-0000-0001", 0.6),
+            now=NOW + timedelta(hours=1),
+            policy=policy,
+        )
+        page = risk.changes(session, E02, since=0, limit=10)
+        low = risk.reputation(session, E02, A_E02, now=NOW, policy=policy)
+    assert (again.reports, again.score) == (1, 0.6)
+    assert len(page.items) == 1
+    assert low.risk_level is RiskLevel.LOW  # one report below the medium score
+
+
+def test_paging_never_returns_a_change_twice(market: Database, policy: Policy) -> None:
+    numbers = [f"1709000{n:04d}" for n in range(10, 17)]
+    with market.transaction() as session:
+        for number in numbers:
+            risk.push(session, E01, fraud(number, 0.3), now=NOW, policy=policy)
+    seen: list[int] = []
+    cursor = 0
+    with market.transaction() as session:
+        while True:
+            page = risk.changes(session, E02, since=cursor, limit=3)
+            if not page.items:
+                assert page.next_cursor == cursor
+                break
+            seen += [item.cursor for item in page.items]
+            cursor = page.next_cursor
+        assert risk.changes(session, E02, since=cursor, limit=3).items == []
+    assert len(seen) == len(set(seen)) == len(numbers)
+    assert seen == sorted(seen)
+
+
+def test_two_enterprises_corroborate_a_report(market: Database, policy: Policy) -> None:
+    with market.transaction() as session:
+        risk.push(session, E02, fraud(B_E01), now=NOW, policy=policy)
+        entry = risk.push(session, E03, fraud(B_E01, 0.7), now=NOW, policy=policy)
+        statuses = [item.status for item in risk.changes(session, E01, since=0, limit=10).items]
+    assert entry.status is RiskStatus.CONFIRMED
+    assert entry.dispose_by == NOW + timedelta(hours=24)
+    assert statuses == [RiskStatus.REPORTED, RiskStatus.REPORTED, RiskStatus.CONFIRMED]
+
+
+def test_one_enterprise_reporting_twice_is_not_corroboration(
+    market: Database, policy: Policy
+) -> None:
+    with market.transaction() as session:
+        risk.push(session, E02, fraud(B_E01), now=NOW, policy=policy)
+        entry = risk.push(
+            session,
+            E02,
+            RiskPush(B_E01, RiskCategory.SPAM, 0.4, "bulk SMS"),
+            now=NOW,
+            policy=policy,
+        )
+    assert entry.status is RiskStatus.REPORTED
+    assert entry.categories == (RiskCategory.FRAUD, RiskCategory.SPAM)
+    assert entry.reports == 2
+
+
+def test_confirming_fraud_links_every_number_of_that_holder_only(
+    market: Database, policy: Policy
+) -> None:
+    with market.transaction() as session:
+        risk.push(session, E02, fraud(A_E01), now=NOW, policy=policy)
+        entry = risk.confirm(session, REGULATOR, A_E01, now=NOW, policy=policy)
+        assert entry.enterprise_code == "E01"
+        views = {p.enterprise_code: tasks_for(session, p, kind="reverify") for p in (E01, E02, E03)}
+        everything = tasks_for(session, REGULATOR)
+        due = session.scalars(
+            select(Subscriber.reverify_due_at).where(Subscriber.msisdn.in_([A_E01, A_E02, A_E03]))
+        ).all()
+        untouched = session.scalar(
+            select(Subscriber.reverify_due_at).where(Subscriber.msisdn == B_E01)
+        )
+    assert {code: [t.msisdn for t in tasks] for code, tasks in views.items()} == {
+        "E01": ["170****0001"],
+        "E02": ["170****0001"],
+        "E03": ["162****0001"],
+    }
+    assert all(t.due_at == NOW + timedelta(hours=24) for ts in views.values() for t in ts)
+    assert len(everything) == 3
+    assert set(due) == {NOW + timedelta(hours=24)}
+    assert untouched is None
+    # No task names the fraud number or another enterprise.
+    assert all("E0" not in t.reason and "0001" not in t.reason for t in everything)
+
+
+def test_linking_again_adds_no_second_open_task(market: Database, policy: Policy) -> None:
+    from mvnoguard.linkage.identity_links import link_holder
+
+    with market.transaction() as session:
+        first = link_holder(session, A_E02, now=NOW, actor="test", policy=policy)
+        second = link_holder(session, A_E02, now=NOW, actor="test", policy=policy)
+        assert len(tasks_for(session, REGULATOR)) == 3
+    assert [t.created for t in first] == [True] * 3
+    assert [t.created for t in second] == [False] * 3
+
+
+def test_another_enterprise_cannot_dispose_or_see_a_number(
+    market: Database, policy: Policy
+) -> None:
+    with market.transaction() as session:
+        risk.push(session, E02, fraud(B_E01), now=NOW, policy=policy)
+        risk.confirm(session, REGULATOR, B_E01, now=NOW, policy=policy)
+    with market.transaction() as session:
+        with pytest.raises(NotFound) as refused:
+            risk.dispose(session, E02, B_E01, DisposalAction.SUSPENDED, now=NOW, policy=policy)
+        assert risk.overdue(session, E02, now=NOW + timedelta(days=2)) == []
+        # E02 reported it, so it lists the entry, but not who must dispose of it.
+        assert [e.enterprise_code for e in risk.entries(session, E02)] == [None]
+    with market.transaction() as session, pytest.raises(NotFound) as unknown:
+        risk.dispose(session, E02, "17000000555", DisposalAction.SUSPENDED, now=NOW, policy=policy)
+    assert refused.value.code == unknown.value.code == "unknown_risk_number"
+    assert refused.value.message == unknown.value.message
+
+
+def test_the_owner_disposes_by_suspending_through_the_lifecycle(
+    market: Database, policy: Policy
+) -> None:
+    with market.transaction() as session:
+        risk.push(
+            session, E02, RiskPush(B_E01, RiskCategory.SPAM, 0.8, "bulk"), now=NOW, policy=policy
+        )
+        with pytest.raises(RuleViolation) as early:
+            risk.dispose(session, E01, B_E01, DisposalAction.SUSPENDED, now=NOW, policy=policy)
+        risk.confirm(session, REGULATOR, B_E01, now=NOW, policy=policy)
+        later = NOW + timedelta(hours=3)
+        entry = risk.dispose(
+            session, E01, B_E01, DisposalAction.SUSPENDED, now=later, policy=policy
+        )
+        status = session.scalar(select(Subscriber.status).where(Subscriber.msisdn == B_E01))
+        with pytest.raises(RuleViolation) as twice:
+            risk.dispose(session, E01, B_E01, DisposalAction.CANCELLED, now=later, policy=policy)
+        seen = risk.reputation(session, E03, B_E01, now=later, policy=policy)
+    assert early.value.code == "not_confirmed"
+    assert twice.value.code == "bad_transition"
+    assert (entry.status, entry.disposal_action, entry.disposed_at) == (
+        RiskStatus.DISPOSED,
+        DisposalAction.SUSPENDED,
+        later,
+    )
+    assert status == "suspended"
+    assert seen.risk_level is RiskLevel.HIGH
+
+
+def test_reverified_needs_a_recorded_reverification(market: Database, policy: Policy) -> None:
+    with market.transaction() as session:
+        risk.push(session, E02, fraud(B_E01), now=NOW, policy=policy)
+        risk.confirm(session, REGULATOR, B_E01, now=NOW, policy=policy)
+        with pytest.raises(RuleViolation) as refused:
+            risk.dispose(session, E01, B_E01, DisposalAction.REVERIFIED, now=NOW, policy=policy)
+    assert refused.value.code == "not_reverified"
+
+
+def test_an_unassigned_number_belongs_to_its_block(market: Database, policy: Policy) -> None:
+    with market.transaction() as session:
+        risk.push(session, E01, fraud(UNASSIGNED_E02), now=NOW, policy=policy)
+        entry = risk.confirm(session, REGULATOR, UNASSIGNED_E02, now=NOW, policy=policy)
+        mine = risk.overdue(session, E02, now=NOW + timedelta(days=1, seconds=1))
+    assert entry.enterprise_code == "E02"
+    assert [e.msisdn for e in mine] == [plus86(UNASSIGNED_E02)]
+
+
+def test_overdue_surfaces_after_the_deadline_and_not_before(
+    market: Database, policy: Policy
+) -> None:
+    with market.transaction() as session:
+        risk.push(session, E02, fraud(B_E01), now=NOW, policy=policy)
+        risk.confirm(session, REGULATOR, B_E01, now=NOW, policy=policy)
+        deadline = NOW + timedelta(hours=24)
+        assert risk.overdue(session, REGULATOR, now=deadline) == []
+        assert risk.overdue(session, E01, now=deadline - timedelta(hours=1)) == []
+        late = deadline + timedelta(seconds=1)
+        assert [e.msisdn for e in risk.overdue(session, REGULATOR, now=late)] == [plus86(B_E01)]
+        assert [e.msisdn for e in risk.overdue(session, E01, now=late)] == [plus86(B_E01)]
+        assert risk.overdue(session, E03, now=late) == []
+
+
+def test_clearing_ends_the_risk_and_a_new_report_reopens_it(
+    market: Database, policy: Policy
+) -> None:
+    with market.transaction() as session:
+        risk.push(session, E02, fraud(B_E01), now=NOW, policy=policy)
+        risk.confirm(session, REGULATOR, B_E01, now=NOW, policy=policy)
+        cleared = risk.clear(session, REGULATOR, B_E01, "appeal upheld", now=NOW)
+        gone = risk.reputation(session, E03, B_E01, now=NOW, policy=policy)
+        reopened = risk.push(session, E03, fraud(B_E01, 0.2), now=NOW, policy=policy)
+        statuses = [i.status.value for i in risk.changes(session, E01, since=0, limit=10).items]
+    assert cleared.status is RiskStatus.CLEARED
+    assert (gone.risk_level, gone.categories, gone.status) == (
+        RiskLevel.NONE,
+        (),
+        RiskStatus.CLEARED,
+    )
+    # E02's report was cleared with the number: E03 alone does not corroborate.
+    assert (reopened.status, reopened.reports) == (RiskStatus.REPORTED, 1)
+    assert statuses == ["reported", "confirmed", "cleared", "reported"]
+
+
+def test_evidence_expires_after_the_policy_days(market: Database, policy: Policy) -> None:
+    with market.transaction() as session:
+        risk.push(session, E02, fraud(B_E01), now=NOW, policy=policy)
+        risk.push(session, E02, fraud(A_E03), now=NOW + timedelta(days=100), policy=policy)
+        assert risk.expire(session, now=NOW + timedelta(days=180), policy=policy) == 0
+        assert risk.expire(session, now=NOW + timedelta(days=181), policy=policy) == 1
+        left = {e.msisdn: e.status for e in risk.entries(session, REGULATOR)}
+    assert left == {plus86(B_E01): RiskStatus.CLEARED, plus86(A_E03): RiskStatus.REPORTED}
+
+
+def test_roles_are_checked(market: Database, policy: Policy) -> None:
+    with market.transaction() as session:
+        risk.push(session, E02, fraud(B_E01), now=NOW, policy=policy)
+        for call in (
+            lambda: risk.confirm(session, E01, B_E01, now=NOW, policy=policy),
+            lambda: risk.clear(session, E01, B_E01, "mine", now=NOW),
+            lambda: risk.push(session, INSPECTOR, fraud(B_E01), now=NOW, policy=policy),
+            lambda: risk.changes(session, INSPECTOR, since=0, limit=1),
+            lambda: risk.dispose(session, REGULATOR, B_E01, DisposalAction.SUSPENDED, now=NOW),
+        ):
+            with pytest.raises(Forbidden) as refused:
+                call()
+            assert refused.value.code == "forbidden"
+            assert refused.value.http_status == 403
+        # Every role may ask for a reputation.
+        assert risk.reputation(session, INSPECTOR, B_E01, now=NOW).reports == 1
+
+
+@pytest.mark.parametrize(
+    ("push", "code"),
+    [
+        (RiskPush("12345", RiskCategory.FRAUD, 0.5, "x"), "bad_number"),
+        (RiskPush(B_E01, RiskCategory.FRAUD, 1.5, "x"), "bad_score"),
+        (RiskPush(B_E01, RiskCategory.FRAUD, float("nan"), "x"), "bad_score"),
+        (RiskPush(B_E01, "robbery", 0.5, "x"), "bad_category"),  # type: ignore[arg-type]
+        (RiskPush(B_E01, RiskCategory.FRAUD, 0.5, "x" * 4001), "evidence_too_long"),
+        (RiskPush(B_E01, RiskCategory.FRAUD, 0.5, "  "), "missing_evidence"),
+    ],
+)
+def test_refused_input_leaves_nothing_behind(
+    market: Database, policy: Policy, push: RiskPush, code: str
+) -> None:
+    before = row_counts(market)
+    with pytest.raises(InvalidInput) as refused, market.transaction() as session:
+        risk.push(session, E01, push, now=NOW, policy=policy)
+    assert refused.value.code == code
+    assert row_counts(market) == before
+
+
+def test_paging_limits_are_checked(market: Database) -> None:
+    with market.transaction() as session:
+        for since, limit in ((-1, 10), (0, 0), (0, 1001)):
+            with pytest.raises(InvalidInput):
+                risk.changes(session, E01, since=since, limit=limit)
+
+
+def test_every_change_is_audited_and_the_chain_holds(market: Database, policy: Policy) -> None:
+    with market.transaction() as session:
+        risk.push(session, E02, fraud(A_E01), now=NOW, policy=policy)
+        risk.push(session, E02, fraud(A_E01, 0.95), now=NOW, policy=policy)
+        risk.confirm(session, REGULATOR, A_E01, now=NOW, policy=policy)
+        risk.dispose(session, E01, A_E01, DisposalAction.SUSPENDED, now=NOW, policy=policy)
+    with market.transaction() as session:
+        actions = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.subject == plus86(A_E01))
+        ).all()
+        feed = session.scalars(select(RiskChange.status).order_by(RiskChange.id)).all()
+        check = verify_chain(session)
+    assert actions == ["risk.report", "risk.report_update", "risk.confirm", "risk.dispose"]
+    assert feed == ["reported", "confirmed", "disposed"]
+    assert check.ok
