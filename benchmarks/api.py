@@ -269,12 +269,19 @@ def in_second_process(kind: str, *args: object) -> LoadResult:
     return result
 
 
+def load_average() -> float:
+    """The 1-minute load average: other work on the machine shows in every latency here."""
+    return round(os.getloadavg()[0], 2)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def report(title: str, result: LoadResult, unit: str) -> dict[str, float]:
+def report(
+    title: str, result: LoadResult, unit: str, load: tuple[float, float]
+) -> dict[str, float]:
     figures = {
         "requests": result.sent,
         "errors": result.errors,
@@ -286,6 +293,7 @@ def report(title: str, result: LoadResult, unit: str) -> dict[str, float]:
     }
     if result.late:
         figures["sent_late"] = result.late
+    figures["load_before"], figures["load_after"] = load
     print(f"{title}: {json.dumps(figures)}")
     return figures
 
@@ -313,13 +321,16 @@ def reputation_scenario(args: argparse.Namespace, workdir: Path) -> dict[str, fl
     ]
     with api_server(home, None, args.workers) as port:
         in_second_process("fixed", port, secret, paths[:2000], 500.0, 2.0, 16)  # warm-up
+        before = load_average()
         result = in_second_process(
             "fixed", port, secret, paths, float(args.rate), float(args.seconds), args.connections
         )
+        after = load_average()
     return report(
         f"reputation at {args.rate}/s, {args.numbers:,} numbers, {args.workers} worker(s)",
         result,
         "requests",
+        (before, after),
     )
 
 
@@ -379,13 +390,16 @@ def registration_scenario(args: argparse.Namespace, workdir: Path) -> dict[str, 
         runtime.close()
         bodies = sign_up_bodies(args.reg_seconds * 2_000)
         with api_server(home, url, args.reg_workers) as port:
+            before = load_average()
             result = in_second_process(
                 "closed", port, secret, bodies, float(args.reg_seconds), args.concurrency
             )
+            after = load_average()
     return report(
         f"sign-ups on PostgreSQL, {args.concurrency} connections, {args.reg_workers} worker(s)",
         result,
         "sign_ups",
+        (before, after),
     )
 
 
@@ -395,14 +409,15 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1_000)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (reputation)")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (reputation)")
     parser.add_argument("--reg-workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--reg-seconds", type=int, default=15)
     parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL)
     parser.add_argument("--skip", choices=["reputation", "registration"], action="append")
     args = parser.parse_args()
     skip = set(args.skip or [])
+    print(f"load average at start: {load_average()}")
     with tempfile.TemporaryDirectory(prefix="mvnoguard-api-bench-") as tmp:
         if "reputation" not in skip:
             reputation_scenario(args, Path(tmp))

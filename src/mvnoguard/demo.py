@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mvnoguard.domain.calendar import CHINA_TZ
 from mvnoguard.domain.subscribers import HostNetwork, OutletKind
@@ -20,6 +20,9 @@ from mvnoguard.registry import catalog
 from mvnoguard.registry.registration import SignUp
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.runtime import Runtime
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 ACTOR = "demo"
 SIGN_UP_TIME = datetime(2016, 3, 1, 10, 0, tzinfo=CHINA_TZ)
@@ -335,7 +338,9 @@ def masked_msisdn(e164: str) -> str:
     return e164[:6] + "*" * max(0, len(e164) - 10) + e164[-4:]
 
 
-def run_detection(rt: Runtime, *, users: int = DEMO_TRAFFIC_USERS, seed: int = 2016) -> DetectionDemo:
+def run_detection(
+    rt: Runtime, *, users: int = DEMO_TRAFFIC_USERS, seed: int = 2016
+) -> DetectionDemo:
     """A week of synthetic calls and messages of the market's subscribers, screened; the risk
     list under ``HOME/reports/`` and its precision and recall against the planted truth."""
     from html import escape
@@ -347,9 +352,7 @@ def run_detection(rt: Runtime, *, users: int = DEMO_TRAFFIC_USERS, seed: int = 2
 
     folder = rt.settings.home / "demo-traffic"
     market = rt.settings.home / "demo-market"
-    generate_traffic(
-        folder, users=users, seed=seed, market=market if market.is_dir() else None
-    )
+    generate_traffic(folder, users=users, seed=seed, market=market if market.is_dir() else None)
     risk_list = rt.settings.reports_dir / "risk-list.csv"
     result = screen(
         calls=[folder / "calls.csv"],
@@ -399,3 +402,144 @@ def run_detection(rt: Runtime, *, users: int = DEMO_TRAFFIC_USERS, seed: int = 2
     return DetectionDemo(
         records, result.numbers_seen, len(result.findings), evaluation, top, risk_list, section
     )
+
+
+@dataclass
+class LinkageDemo:
+    pushed: int
+    confirmed: int
+    feed_items: int
+    tasks: dict[str, int]  # per enterprise code, re-verification tasks from identity linkage
+    section_html: str
+
+
+def _authorised_outlet(session: Session, enterprise_code: str) -> str | None:
+    from sqlalchemy import select
+
+    from mvnoguard.storage.models import Enterprise, Outlet
+
+    return session.scalar(
+        select(Outlet.code)
+        .join(Enterprise, Enterprise.id == Outlet.enterprise_id)
+        .where(
+            Enterprise.code == enterprise_code,
+            Outlet.authorized.is_(True),
+            Outlet.blacklisted_at.is_(None),
+            Outlet.kind == OutletKind.OWN.value,
+        )
+        .order_by(Outlet.code)
+        .limit(1)
+    )
+
+
+def _spare_numbers(session: Session, enterprise_code: str, count: int) -> list[str]:
+    """Numbers at the top of the enterprise's first block (the synthetic market fills blocks
+    from the bottom)."""
+    from sqlalchemy import select
+
+    from mvnoguard.storage.models import Enterprise, NumberBlock
+
+    last = session.scalar(
+        select(NumberBlock.last_number)
+        .join(Enterprise, Enterprise.id == NumberBlock.enterprise_id)
+        .where(Enterprise.code == enterprise_code)
+        .order_by(NumberBlock.first_number)
+        .limit(1)
+    )
+    return [str(int(last) - i) for i in range(count)] if last else []
+
+
+def run_linkage(rt: Runtime, detection: DetectionDemo, *, top: int = 20) -> LinkageDemo:
+    """Detection results pushed to the shared risk database by the enterprises that hold the
+    numbers, corroborated or confirmed, and the holder of a confirmed fraud number linked across
+    enterprises: each gets re-verification tasks for its own numbers of that holder."""
+    import csv
+    from collections import Counter
+
+    from mvnoguard.domain.access import Principal, Role
+    from mvnoguard.domain.risk import RiskCategory
+    from mvnoguard.linkage import identity_links, risk_numbers
+    from mvnoguard.registry.catalog import block_owner, enterprise_codes
+
+    now = datetime(2026, 3, 9, 10, 0, tzinfo=CHINA_TZ)
+    regulator = Principal("demo-regulator", Role.REGULATOR)
+    with detection.risk_list.open(encoding="utf-8", newline="") as handle:
+        findings = list(csv.DictReader(handle))[:top]
+    pushed = confirmed = 0
+    holder = PresentedDocument("RIC", made_up_ric("350102", "19880214", 417), name="陈某某")
+    with rt.database.transaction() as session:
+        owners = {}
+        for f in findings:
+            owner = block_owner(session, f["msisdn"].removeprefix("+86"))
+            if owner is not None:
+                owners[f["msisdn"]] = owner.code
+        fraud = next(
+            (f for f in findings if f["category"] == "fraud" and f["msisdn"] in owners), None
+        )
+        # The holder of the first fraud number also holds cards at two other enterprises.
+        if fraud is not None:
+            home = owners[fraud["msisdn"]]
+            others = [
+                code
+                for code in sorted(enterprise_codes(session) - {home})
+                if _authorised_outlet(session, code) and _spare_numbers(session, code, 1)
+            ][:2]
+            for code, msisdn in [
+                (home, fraud["msisdn"].removeprefix("+86")),
+                *((code, _spare_numbers(session, code, 1)[0]) for code in others),
+            ]:
+                outlet = _authorised_outlet(session, code)
+                if outlet is None:
+                    continue
+                rt.registration.register(
+                    session,
+                    SignUp(
+                        msisdn=msisdn,
+                        enterprise_code=code,
+                        outlet_code=outlet,
+                        holder=holder,
+                        verification_method="reader",
+                        face_score=0.91,
+                        at=datetime(2025, 6, 1, 10, 0, tzinfo=CHINA_TZ),
+                    ),
+                    actor=ACTOR,
+                )
+        for f in findings:
+            owner_code = owners.get(f["msisdn"])
+            if owner_code is None:
+                continue
+            code = owner_code
+            risk_numbers.push(
+                session,
+                Principal(f"demo-{code}", Role.ENTERPRISE, code),
+                risk_numbers.RiskPush(
+                    f["msisdn"], RiskCategory(f["category"]), float(f["score"]), f["reasons"]
+                ),
+                now=now,
+                policy=rt.policy,
+            )
+            pushed += 1
+        for f in findings[:5]:
+            if f["msisdn"] in owners:
+                risk_numbers.confirm(session, regulator, f["msisdn"], now=now, policy=rt.policy)
+                confirmed += 1
+        if fraud is not None and fraud not in findings[:5]:
+            risk_numbers.confirm(session, regulator, fraud["msisdn"], now=now, policy=rt.policy)
+            confirmed += 1
+        feed = risk_numbers.changes(session, regulator, since=0, limit=1000)
+        tasks = Counter(
+            t.enterprise_code for t in identity_links.tasks_for(session, regulator, kind="reverify")
+        )
+    task_rows = "".join(
+        f"<tr><td>{code}</td><td>{n}</td></tr>" for code, n in sorted(tasks.items())
+    )
+    section = (
+        "<h2>The shared risk-number database</h2>"
+        f"<p>{pushed} risk numbers pushed by the enterprises that hold them, {confirmed} confirmed "
+        f"by the regulator, {len(feed.items)} changes in the feed every enterprise pulls. The "
+        "holder of a confirmed fraud number was found by identity token at every enterprise; "
+        "each got 24-hour re-verification tasks for its own numbers of that holder only.</p>"
+        "<table><thead><tr><th>enterprise</th><th>re-verification tasks</th></tr></thead>"
+        f"<tbody>{task_rows}</tbody></table>"
+    )
+    return LinkageDemo(pushed, confirmed, len(feed.items), dict(tasks), section)

@@ -26,6 +26,7 @@ import pytest
 import uvicorn
 
 from mvnoguard.access import keys
+from mvnoguard.access.keys import PRINCIPAL_TTL_SECONDS
 from mvnoguard.api.app import create_app
 from mvnoguard.config import Settings
 from mvnoguard.domain.access import Role
@@ -127,12 +128,11 @@ def seed_market(runtime: Runtime) -> dict[str, str]:
 
 
 @contextmanager
-def serving(runtime: Runtime) -> Iterator[str]:
+def serving(runtime: Runtime, *, principal_ttl: float = PRINCIPAL_TTL_SECONDS) -> Iterator[str]:
     """Run the app with uvicorn in a thread until the block ends; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
+    app = create_app(runtime, principal_ttl=principal_ttl)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -164,7 +164,11 @@ def test_a_dispute_is_a_task_that_only_the_holding_enterprise_sees(live: LiveSer
         )
     assert opened.status_code == 201, opened.text
     task = opened.json()
-    assert (task["enterprise_code"], task["msisdn"], task["created"]) == ("E02", "170****0002", True)
+    assert (task["enterprise_code"], task["msisdn"], task["created"]) == (
+        "E02",
+        "170****0002",
+        True,
+    )
     assert (again.json()["task_id"], again.json()["created"]) == (task["task_id"], False)
     assert_error(not_theirs, 404, "unknown_subscriber")
     with live.client("E02") as e02, live.client("E01") as e01, live.client("regulator") as reg:

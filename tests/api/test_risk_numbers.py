@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import NUMBER_A, NUMBER_B, LiveServer
+from tests.api.conftest import HOLDER_A, NUMBER_A, NUMBER_B, LiveServer
 from tests.api.test_subscribers import assert_error, assert_masked, sign_up_body
 from tests.registry.builders import row_counts
 
@@ -205,8 +205,29 @@ def test_no_answer_ever_carries_clear_identity_data(
             ):
                 bodies.append(client.get(path).text)
             bodies.append(client.post("/v1/subscribers", json=sign_up_body(NUMBER_A)).text)
+    bodies.extend(citizen_answers(live))
     for text in bodies:
         assert_masked(text)
+
+
+def citizen_answers(live: LiveServer) -> list[str]:
+    """Every answer of the citizens' routes, for holder A: asked, checked, disputed, refused."""
+    holder = {"doc_type": "RIC", "doc_number": HOLDER_A.number, "name": HOLDER_A.name}
+    asker = {**holder, "msisdn": NUMBER_A}
+    with live.citizen("127.0.0.21") as client:
+        answers = [client.post("/v1/citizen/codes", json=asker)]
+        code = live.last_code_to(NUMBER_A)
+        answers += [
+            client.post("/v1/citizen/checks", json={**asker, "code": code}),
+            client.post(
+                "/v1/citizen/disputes", json={**asker, "code": code, "disputed_msisdn": NUMBER_B}
+            ),
+            client.post("/v1/citizen/checks", json={**holder, "msisdn": NUMBER_B, "code": code}),
+            client.post("/v1/citizen/codes", json={**asker, "msisdn": "x"}),
+        ]
+    statuses = [answer.status_code for answer in answers]
+    assert statuses == [202, 200, 404, 401, 422], [answer.text for answer in answers]
+    return [answer.text for answer in answers]
 
 
 def test_complaints_count_in_the_reputation_and_repeat_adds_nothing(live: LiveServer) -> None:

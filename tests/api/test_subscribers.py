@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from mvnoguard.storage.models import AuditEntry
 from tests.api.conftest import HOLDER_A, HOLDER_B, NUMBER_A, NUMBER_B, LiveServer
 from tests.registry.builders import ric, row_counts
 
@@ -84,6 +87,22 @@ def test_a_point_of_sale_sign_up_is_registered_and_answered_masked(live: LiveSer
         assert ric(sequence=789) not in response.text and "赵六一" not in response.text
         again = client.get("/v1/subscribers/17090000100")
     assert again.status_code == 200
+    assert again.json() == record  # the sign-up's answer is the record a view then shows
+
+
+def test_a_sign_up_answer_needs_no_view_entry_a_read_does(live: LiveServer) -> None:
+    def actions() -> list[str]:
+        with live.runtime.database.engine.connect() as conn:
+            rows = conn.execute(
+                select(AuditEntry.action).where(AuditEntry.subject == "17090000101")
+            )
+            return [row.action for row in rows]
+
+    with live.client("E01") as client:
+        assert client.post("/v1/subscribers", json=sign_up_body("17090000101")).status_code == 201
+        assert actions() == ["subscriber.activated"]
+        assert client.get("/v1/subscribers/17090000101").status_code == 200
+    assert actions() == ["subscriber.activated", "subscriber.view"]
 
 
 def test_a_refused_sign_up_names_the_rule_and_stores_nothing(live: LiveServer) -> None:

@@ -77,7 +77,8 @@ def test_risk_list_file(screened: Screening) -> None:
     assert tuple(rows[0]) == RISK_LIST_COLUMNS
     assert len(rows) == len(screened.findings)
     assert all(r["msisdn"].startswith("+86") and r["reasons"] for r in rows)
-    assert [float(r["score"]) for r in rows] == sorted((float(r["score"]) for r in rows), reverse=True)
+    scores = [float(r["score"]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
 
 
 def test_bad_rows_are_quarantined_and_counted(screened: Screening, traffic: Path) -> None:

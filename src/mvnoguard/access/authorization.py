@@ -21,10 +21,17 @@ def require_role(principal: Principal, *roles: Role) -> None:
         raise Forbidden(f"this operation needs a key of role {allowed}")
 
 
-def tenant_of(session: Session, principal: Principal) -> Enterprise | None:
-    """The enterprise a caller is confined to, or ``None`` for market-wide roles."""
+def tenant_code(principal: Principal) -> str | None:
+    """The code of the enterprise a caller is confined to (``None`` for market-wide roles),
+    without loading it: for services that load and check the enterprise themselves."""
     if principal.role is not Role.ENTERPRISE:
         return None
     if principal.enterprise_code is None:
         raise Forbidden("this enterprise key names no enterprise")
-    return get_enterprise(session, principal.enterprise_code)
+    return principal.enterprise_code
+
+
+def tenant_of(session: Session, principal: Principal) -> Enterprise | None:
+    """The enterprise a caller is confined to, or ``None`` for market-wide roles."""
+    code = tenant_code(principal)
+    return get_enterprise(session, code) if code is not None else None

@@ -5,6 +5,13 @@ under a unique index, so authentication is one point look-up; the stored and com
 are then compared in constant time. A short random ``key_id`` names the key in listings, in
 the audit log and on the command line. This module never logs or returns a secret except the
 one time :func:`create` hands it back.
+
+The API keeps recently authenticated keys in a :class:`PrincipalCache` (hash of the secret ->
+principal) for a couple of seconds, so most requests need no look-up at all. :func:`revoke`
+empties every cache of this process of the key at once; a server in another process (another
+uvicorn worker, or the CLI revoking while the server runs) may accept the revoked key until
+its cached entry expires, at most ``PRINCIPAL_TTL_SECONDS`` later. Unknown and revoked keys
+are never cached.
 """
 
 from __future__ import annotations
@@ -12,11 +19,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, joinedload
 
 from mvnoguard.domain.access import Principal, Role
@@ -132,14 +143,61 @@ def revoke(session: Session, key_id: str, *, now: datetime, actor: str = "cli") 
     if row.revoked_at is None:
         row.revoked_at = now
         session.flush()
+        _forget_everywhere(key_id)
+        # Again once committed: a request may have re-read the key before the commit.
+        event.listen(session, "after_commit", lambda _s: _forget_everywhere(key_id), once=True)
         audit_log.append(
             session, actor=actor, action="api_key.revoke", subject=f"key:{key_id}", at=now
         )
     return _info(row)
 
 
-# Built once: authentication is the hot path of every request, so it runs as one Core
-# statement on the session's connection (no ORM loading) against the unique hash index.
+PRINCIPAL_TTL_SECONDS = 2.0
+_CACHE_ENTRIES = 1_024
+_CACHES: weakref.WeakSet[PrincipalCache] = weakref.WeakSet()
+
+
+class PrincipalCache:
+    """Recently authenticated keys: SHA-256 of the secret -> principal, for ``ttl`` seconds.
+
+    Bounded to ``entries`` keys (least recently used go first); safe to share between the
+    threads of one process. Every cache registers itself so that :func:`revoke` reaches it.
+    """
+
+    def __init__(self, ttl: float = PRINCIPAL_TTL_SECONDS, entries: int = _CACHE_ENTRIES) -> None:
+        self.ttl = ttl
+        self.entries = entries
+        self._lock = threading.Lock()
+        self._by_digest: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        _CACHES.add(self)
+
+    def get(self, digest: str) -> Principal | None:
+        with self._lock:
+            hit = self._by_digest.get(digest)
+            if hit is None:
+                return None
+            if hit[0] <= time.monotonic():
+                del self._by_digest[digest]
+                return None
+            self._by_digest.move_to_end(digest)
+            return hit[1]
+
+    def put(self, digest: str, principal: Principal) -> None:
+        with self._lock:
+            self._by_digest[digest] = (time.monotonic() + self.ttl, principal)
+            self._by_digest.move_to_end(digest)
+            while len(self._by_digest) > self.entries:
+                self._by_digest.popitem(last=False)
+
+    def forget(self, key_id: str) -> None:
+        with self._lock:
+            stale = [d for d, (_, p) in self._by_digest.items() if p.key_id == key_id]
+            for digest in stale:
+                del self._by_digest[digest]
+
+
+# Built once: on a cache miss authentication runs as one Core statement on the session's
+# connection (no ORM loading) against the unique hash index.
 _BY_DIGEST = (
     select(ApiKey.secret_sha256, ApiKey.key_id, ApiKey.role, ApiKey.revoked_at, Enterprise.code)
     .outerjoin(Enterprise, Enterprise.id == ApiKey.enterprise_id)
@@ -147,15 +205,38 @@ _BY_DIGEST = (
 )
 
 
-def authenticate(session: Session, secret: str) -> Principal:
-    """The principal a bearer secret stands for; :class:`Unauthorized` for anything else."""
-    refused = Unauthorized("a valid API key is required (Authorization: Bearer KEY)")
+def _forget_everywhere(key_id: str) -> None:
+    for cache in list(_CACHES):
+        cache.forget(key_id)
+
+
+def _refused() -> Unauthorized:
+    return Unauthorized("a valid API key is required (Authorization: Bearer KEY)")
+
+
+def digest_of_bearer(secret: str) -> str:
+    """The SHA-256 of a presented secret; :class:`Unauthorized` if it cannot be one of ours."""
     if not secret.startswith(SECRET_PREFIX) or len(secret) > _MAX_SECRET_CHARS:
-        raise refused
-    digest = secret_digest(secret)
+        raise _refused()
+    return secret_digest(secret)
+
+
+def cached_principal(cache: PrincipalCache, secret: str) -> Principal | None:
+    """The principal of a secret authenticated moments ago, without touching the store."""
+    return cache.get(digest_of_bearer(secret))
+
+
+def authenticate(
+    session: Session, secret: str, *, cache: PrincipalCache | None = None
+) -> Principal:
+    """The principal a bearer secret stands for; :class:`Unauthorized` for anything else."""
+    digest = digest_of_bearer(secret)
     row = session.connection().execute(_BY_DIGEST, {"digest": digest}).first()
     if row is None or not hmac.compare_digest(row.secret_sha256, digest):
-        raise refused
+        raise _refused()
     if row.revoked_at is not None:
-        raise refused
-    return Principal(key_id=row.key_id, role=Role(row.role), enterprise_code=row.code)
+        raise _refused()
+    principal = Principal(key_id=row.key_id, role=Role(row.role), enterprise_code=row.code)
+    if cache is not None:
+        cache.put(digest, principal)
+    return principal

@@ -85,7 +85,7 @@ __all__ = [
     "ingest",
 ]
 
-TrafficTable = Literal["calls", "messages", "complaints"]
+TrafficTable = Literal["calls", "messages", "complaints", "activations"]
 Kind = Literal["number", "party", "time", "duration", "choice", "label", "text"]
 Progress = Callable[[int], None]
 
@@ -96,6 +96,7 @@ MAX_DURATION_S: Final = 86_400
 SUFFIXES: Final = (".csv", ".parquet")
 MANIFEST: Final = "_manifest.json"
 QUARANTINE_SUBDIR: Final = "_quarantine"
+PARQUET_OPTIONS: Final[dict[str, Any]] = {"compression": "snappy"}  # cheaper than zstd here
 _FORMAT: Final = 1  # bump when the output changes, so old parts are rebuilt
 
 
@@ -137,6 +138,11 @@ FIELDS: Final[dict[TrafficTable, tuple[Field, ...]]] = {
         Field("category", "choice", True, "bad_category", ("fraud", "harassment", "spam", "other")),
         Field("received_at", "time", True, "bad_time"),
         Field("text", "text", False),
+    ),
+    # When each number was activated (a registry snapshot will do: other columns are ignored).
+    "activations": (
+        _number("msisdn"),
+        Field("activated_at", "time", True, "bad_time"),
     ),
 }
 """Each table's contract columns. Columns that may be empty may also be absent from a file."""
@@ -478,7 +484,7 @@ class _PartWriter:
         self.schema = SCHEMAS[table]
         self.counts = _Part()
         self.quarantine_path = quarantine
-        self._parquet = pq.ParquetWriter(part, self.schema, compression="zstd")
+        self._parquet = pq.ParquetWriter(part, self.schema, **PARQUET_OPTIONS)
         self._quarantine: pa_csv.CSVWriter | None = None
         self._problem_schema = quarantine_schema(table)
 
@@ -792,13 +798,21 @@ class _Background:
 # ----------------------------------------------------------------------------------- ingest
 
 
+def _cores() -> int:
+    """The cores this process may run on (DuckDB's default counts the machine's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def _connect(scratch: Path) -> duckdb.DuckDBPyConnection:
     config: dict[str, str | bool | int | float | list[str]] = {
-        "threads": os.cpu_count() or 1,
+        "threads": _cores(),
         "temp_directory": str(scratch),
         "preserve_insertion_order": True,  # rows keep their file order, so numbering holds
     }
     con = duckdb.connect(":memory:", config=config)
+    con.execute("SET enable_progress_bar = false")  # a library prints nothing
     with contextlib.suppress(duckdb.Error):  # without ICU, TIMESTAMPTZ is UTC anyway
         con.execute("SET TimeZone = 'UTC'")
     return con
@@ -940,10 +954,14 @@ def _remove_stale(out_dir: Path, kept: dict[str, dict[str, Any]]) -> None:
 
 
 def _save_manifest(out_dir: Path, table: TrafficTable, parts: dict[str, dict[str, Any]]) -> None:
-    body = {"format": _FORMAT, "table": table, "parts": parts}
+    text = json.dumps({"format": _FORMAT, "table": table, "parts": parts}, indent=1, sort_keys=True)
+    target = out_dir / MANIFEST
+    with contextlib.suppress(OSError):
+        if target.read_text(encoding="utf-8") == text:
+            return  # unchanged: leave the folder exactly as it was
     tmp = out_dir / f"{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(body, indent=1, sort_keys=True), encoding="utf-8")
-    tmp.replace(out_dir / MANIFEST)
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
 
 
 def _collect_quarantine(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from mvnoguard import __version__
+from mvnoguard.access.keys import PRINCIPAL_TTL_SECONDS, PrincipalCache
+from mvnoguard.api.deps import store_limiter
 from mvnoguard.api.errors import MAX_BODY_BYTES, BodySizeLimit, install_error_handlers
 from mvnoguard.api.routes import citizen, complaints, numbers, risk_numbers, subscribers, tasks
 from mvnoguard.linkage.citizen import CodeSender, OutboxSender
@@ -24,6 +26,7 @@ def create_app(
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
     code_sender: CodeSender | None = None,
+    principal_ttl: float = PRINCIPAL_TTL_SECONDS,
 ) -> FastAPI:
     app = FastAPI(
         title="mvnoguard",
@@ -34,6 +37,8 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.runtime = runtime
+    app.state.principals = PrincipalCache(ttl=principal_ttl)
+    app.state.store_limiter = store_limiter()
     app.state.code_sender = code_sender or OutboxSender(runtime.settings.home / "outbox")
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)

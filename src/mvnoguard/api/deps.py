@@ -1,17 +1,28 @@
-"""What routes depend on: the runtime, a per-request session, and the calling principal.
+"""What routes depend on: the runtime, the calling principal, and one transaction of work.
 
-The session is one transaction around the route (``scope="function"``): it commits after the
-route returns and before the answer is sent, and rolls back on any error, so a refused request
-stores nothing.
+Routes are ``async`` and hand their store work to :func:`in_transaction`: the service call and
+the commit (or the rollback on any error, so a refused request stores nothing) run together in
+one call on a pool thread. A transaction that has taken the audit log's lock therefore goes
+straight on to its commit, never waiting for the event loop between its writes and its commit
+while other requests queue behind the lock. At most ``STORE_THREADS`` such calls run at once
+per process: more threads would only contend for the interpreter lock, which slows the one
+holding the audit log's lock too.
+
+The dependencies are ``async`` as well: FastAPI runs a plain ``def`` dependency on its thread
+pool, and each hop there costs more than the work of these. A key found in the app's
+:class:`~mvnoguard.access.keys.PrincipalCache` needs no I/O; any other is looked up on a pool
+thread, on a connection of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, TypeVar
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -19,6 +30,10 @@ from mvnoguard.access import keys
 from mvnoguard.domain.access import Principal
 from mvnoguard.errors import Unauthorized
 from mvnoguard.runtime import Runtime
+
+T = TypeVar("T")
+
+STORE_THREADS = 4
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -29,46 +44,52 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
-    # Opening a session does no I/O (it connects on first use, inside the route's worker
-    # thread); only the commit or rollback at the end is moved off the event loop.
-    session = runtime.database.sessions()
-    try:
-        yield session
-    except BaseException:
-        await run_in_threadpool(_rollback_and_close, session)
-        raise
-    await run_in_threadpool(_commit_and_close, session)
+def store_limiter() -> CapacityLimiter:
+    """The limiter an app hands to :func:`in_transaction` (built once, in ``create_app``)."""
+    return CapacityLimiter(STORE_THREADS)
 
 
-def _commit_and_close(session: Session) -> None:
-    try:
-        session.commit()
-    finally:
-        session.close()
+async def in_transaction(request: Request, work: Callable[[Session], T]) -> T:
+    """``work(session)`` in one transaction on a pool thread: committed if it returns."""
+    runtime: Runtime = request.app.state.runtime
+    limiter: CapacityLimiter = request.app.state.store_limiter
+    return await anyio.to_thread.run_sync(partial(_transaction, runtime, work), limiter=limiter)
 
 
-def _rollback_and_close(session: Session) -> None:
-    try:
-        session.rollback()
-    finally:
-        session.close()
+def _transaction(runtime: Runtime, work: Callable[[Session], T]) -> T:
+    with runtime.database.transaction() as session:
+        return work(session)
 
 
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+async def in_connection(request: Request, work: Callable[[Runtime], T]) -> T:
+    """Read-only ``work(runtime)`` on a pool thread, under the same limit."""
+    runtime: Runtime = request.app.state.runtime
+    limiter: CapacityLimiter = request.app.state.store_limiter
+    return await anyio.to_thread.run_sync(partial(work, runtime), limiter=limiter)
+
 
 _bearer = HTTPBearer(
     auto_error=False, description="An API key from `mvnoguard keys create`, as a bearer token."
 )
 
 
-def get_principal(
-    session: SessionDep,
+async def get_principal(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("a valid API key is required (Authorization: Bearer KEY)")
-    return keys.authenticate(session, credentials.credentials)
+    cache: keys.PrincipalCache = request.app.state.principals
+    principal = keys.cached_principal(cache, credentials.credentials)
+    if principal is not None:
+        return principal
+    secret = credentials.credentials
+    return await in_connection(request, partial(_authenticate, secret=secret, cache=cache))
+
+
+def _authenticate(runtime: Runtime, *, secret: str, cache: keys.PrincipalCache) -> Principal:
+    with runtime.database.sessions() as session:
+        return keys.authenticate(session, secret, cache=cache)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -76,9 +76,7 @@ def run_demo(ctx: typer.Context) -> None:
     for header in ("number", "category", "score", "reasons"):
         found.add_column(header)
     for item in detection.top[:5]:
-        found.add_row(
-            item["msisdn"], item["category"], f"{item['score']:.2f}", item["reasons"]
-        )
+        found.add_row(item["msisdn"], item["category"], f"{item['score']:.2f}", item["reasons"])
     console.print(found)
     ev = detection.evaluation
     console.print(
@@ -87,7 +85,16 @@ def run_demo(ctx: typer.Context) -> None:
         f"heavy callers and {ev['ordinary_flagged_share']:.2%} of ordinary users flagged. "
         f"Risk list: {detection.risk_list}"
     )
+    console.print("\n[bold]Linkage[/bold]: the shared risk-number database")
+    linkage = demo.run_linkage(rt, detection)
+    console.print(
+        f"{linkage.pushed} risk numbers pushed, {linkage.confirmed} confirmed, "
+        f"{linkage.feed_items} changes in the feed; re-verification tasks from identity linkage: "
+        + (", ".join(f"{code} {n}" for code, n in sorted(linkage.tasks.items())) or "none")
+    )
     report = demo.write_demo_report(
-        rt, market, [supervision.section_html, detection.section_html]
+        rt,
+        market,
+        [supervision.section_html, detection.section_html, linkage.section_html],
     )
     console.print(f"Report: {report}")

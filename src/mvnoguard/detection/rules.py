@@ -147,7 +147,7 @@ def strengths(table: pa.Table, settings: DetectionSettings) -> dict[str, NDArray
         "spam": spam,
         "complaints": complaints,
     }
-    return {name: by_rule[name] for name in RULES}
+    return {name: by_rule[name] for name in RULES if name in by_rule}
 
 
 def _numeric(table: pa.Table, name: str) -> bool:

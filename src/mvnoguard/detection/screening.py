@@ -170,6 +170,16 @@ def screen(
                 "messages", messages, work / "messages", quarantine_dir, progress=report("messages")
             )
         )
+    if activations is not None:
+        ingested.append(
+            ingest(
+                "activations",
+                [activations],
+                work / "activations",
+                quarantine_dir,
+                progress=report("activations"),
+            )
+        )
     if complaints:
         ingested.append(
             ingest(
@@ -188,7 +198,7 @@ def screen(
         out_dir=work / "features",
         messages=work / "messages" if messages else None,
         complaints=work / "complaints" if complaints else None,
-        activations=activations,
+        activations=work / "activations" if activations is not None else None,
         content_scores=scores,
         engine=engine,
     )

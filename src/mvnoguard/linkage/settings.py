@@ -42,8 +42,25 @@ def _checked(name: str, value: Any) -> int | float:
     return value
 
 
+# Read once per policy object (the hot reputation path asks on every request). The policy is
+# kept beside its settings so that its id cannot be reused by another object while cached.
+_READ: dict[int, tuple[Policy, LinkageSettings]] = {}
+_READ_LIMIT = 64
+
+
 def linkage_settings(policy: Policy) -> LinkageSettings:
     """The policy's ``[linkage]`` settings; a key it does not set keeps its default."""
+    cached = _READ.get(id(policy))
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    settings = _read(policy)
+    if len(_READ) >= _READ_LIMIT:
+        _READ.clear()
+    _READ[id(policy)] = (policy, settings)
+    return settings
+
+
+def _read(policy: Policy) -> LinkageSettings:
     raw = policy.section("linkage")
     known = {f.name for f in fields(LinkageSettings)}
     unknown = sorted(set(raw) - known)

@@ -49,8 +49,10 @@ def create_store_engine(url: str) -> Engine:
         ) from exc
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    # A ping before every checkout finds a server that dropped the connection; a SQLite file
+    # cannot drop it, and the ping would cost every request a round trip for nothing.
     try:
-        engine = create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
     except ModuleNotFoundError as exc:
         raise ConfigurationError(
             f"no driver for {parsed.drivername}: install mvnoguard[postgres]"

@@ -11,28 +11,31 @@ answered the same whether or not the identity and number matched. Checks are the
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
-from mvnoguard.api.deps import RuntimeDep, SessionDep
+from mvnoguard.api.deps import RuntimeDep, in_connection, in_transaction
 from mvnoguard.api.schemas import error_responses
 from mvnoguard.domain.calendar import utc_now
 from mvnoguard.linkage import citizen
 from mvnoguard.linkage.citizen import CodeSender
+from mvnoguard.runtime import Runtime
 
 router = APIRouter(prefix="/citizen", tags=["citizen"])
 
 CODE_ANSWER = "if the number is registered under this identity, a code has been sent to it"
 
 
-def get_sender(request: Request) -> CodeSender:
+async def get_sender(request: Request) -> CodeSender:
     sender: CodeSender = request.app.state.code_sender
     return sender
 
 
-def get_client(request: Request) -> str:
+async def get_client(request: Request) -> str:
     """The peer address the rate limits count by."""
     return request.client.host if request.client is not None else "unknown"
 
@@ -94,36 +97,58 @@ class DisputeOut(BaseModel):
     status_code=status.HTTP_202_ACCEPTED,
     responses=error_responses(413, 422, 429),
 )
-def request_code(
+async def request_code(
     body: IdentityIn,
-    session: SessionDep,
+    request: Request,
     runtime: RuntimeDep,
     sender: SenderDep,
     client: ClientDep,
 ) -> dict[str, Any]:
     """Send a check code to the number if it is the citizen's; the answer never says whether."""
-    citizen.request_code(
-        session,
-        runtime.vault,
-        sender,
-        doc_type=body.doc_type,
-        doc_number=body.doc_number,
-        name=body.name,
-        msisdn=body.msisdn,
-        client=client,
-        now=utc_now(),
-        policy=runtime.policy,
-    )
+    await in_connection(request, partial(_request_code, body=body, sender=sender, client=client))
     return {"status": "accepted", "message": CODE_ANSWER}
+
+
+class _HeldMessages:
+    """Messages kept back until the transaction that stores their codes has committed."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []
+
+    def send(self, msisdn: str, text: str) -> None:
+        self.messages.append((msisdn, text))
+
+
+def _request_code(runtime: Runtime, *, body: IdentityIn, sender: CodeSender, client: str) -> None:
+    held = _HeldMessages()
+    with runtime.database.transaction() as session:
+        citizen.request_code(
+            session,
+            runtime.vault,
+            held,
+            doc_type=body.doc_type,
+            doc_number=body.doc_number,
+            name=body.name,
+            msisdn=body.msisdn,
+            client=client,
+            now=utc_now(),
+            policy=runtime.policy,
+        )
+    for msisdn, text in held.messages:  # a code whose row did not commit is never sent
+        sender.send(msisdn, text)
 
 
 @router.post(
     "/checks", response_model=CitizenViewOut, responses=error_responses(401, 413, 422, 429)
 )
-def check_all(
-    body: CheckIn, session: SessionDep, runtime: RuntimeDep, client: ClientDep
+async def check_all(
+    body: CheckIn, request: Request, runtime: RuntimeDep, client: ClientDep
 ) -> dict[str, Any]:
     """Every live number under the identity, per enterprise, masked; a wrong code is 401."""
+    return await in_transaction(request, lambda session: _check_all(session, body, runtime, client))
+
+
+def _check_all(session: Session, body: CheckIn, runtime: Runtime, client: str) -> dict[str, Any]:
     view = citizen.check_all(
         session,
         runtime.vault,
@@ -145,10 +170,14 @@ def check_all(
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(401, 404, 413, 422, 429),
 )
-def open_dispute(
-    body: DisputeIn, session: SessionDep, runtime: RuntimeDep, client: ClientDep
+async def open_dispute(
+    body: DisputeIn, request: Request, runtime: RuntimeDep, client: ClientDep
 ) -> dict[str, Any]:
     """Dispute a number registered under the identity: a task at the enterprise holding it."""
+    return await in_transaction(request, lambda session: _dispute(session, body, runtime, client))
+
+
+def _dispute(session: Session, body: DisputeIn, runtime: Runtime, client: str) -> dict[str, Any]:
     task = citizen.dispute(
         session,
         runtime.vault,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
-from mvnoguard.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from mvnoguard.api.deps import PrincipalDep, RuntimeDep, in_transaction
 from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
 from mvnoguard.domain.calendar import utc_now
 from mvnoguard.domain.risk import ComplaintCategory
@@ -36,8 +37,8 @@ class ComplaintOut(BaseModel):
 
 
 @router.post("", response_model=ComplaintOut, status_code=status.HTTP_201_CREATED)
-def submit_complaint(
-    body: ComplaintBody, session: SessionDep, runtime: RuntimeDep, principal: PrincipalDep
+async def submit_complaint(
+    body: ComplaintBody, request: Request, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Record a complaint; sending the same complaint again adds nothing (``duplicate``)."""
     now = utc_now()
@@ -48,5 +49,9 @@ def submit_complaint(
         received_at=body.received_at or now,
         text=body.text,
     )
-    entry = complaints.submit(session, principal, complaint, now=now, policy=runtime.policy)
-    return entry.to_json()
+
+    def work(session: Session) -> dict[str, Any]:
+        entry = complaints.submit(session, principal, complaint, now=now, policy=runtime.policy)
+        return entry.to_json()
+
+    return await in_transaction(request, work)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
-from mvnoguard.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from mvnoguard.api.deps import PrincipalDep, RuntimeDep, in_transaction
 from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
 from mvnoguard.domain.calendar import utc_now
 from mvnoguard.domain.risk import DisposalAction, RiskCategory, RiskStatus
@@ -80,18 +81,23 @@ class ClearIn(BaseModel):
 
 
 @router.post("", response_model=RiskEntryOut, status_code=status.HTTP_201_CREATED)
-def push_risk_number(
-    body: RiskPushIn, session: SessionDep, runtime: RuntimeDep, principal: PrincipalDep
+async def push_risk_number(
+    body: RiskPushIn, request: Request, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Report a number (pushing again updates the caller's report in that category)."""
     report = risk_numbers.RiskPush(body.msisdn, body.category, body.score, body.evidence)
-    entry = risk_numbers.push(session, principal, report, now=utc_now(), policy=runtime.policy)
-    return entry.to_json()
+
+    def work(session: Session) -> dict[str, Any]:
+        return risk_numbers.push(
+            session, principal, report, now=utc_now(), policy=runtime.policy
+        ).to_json()
+
+    return await in_transaction(request, work)
 
 
 @router.get("/changes", response_model=ChangePageOut)
-def risk_changes(
-    session: SessionDep,
+async def risk_changes(
+    request: Request,
     principal: PrincipalDep,
     since: int = Query(
         0, ge=0, le=MAX_CURSOR, description="Cursor: 0 from the start, else a `next_cursor`."
@@ -99,42 +105,62 @@ def risk_changes(
     limit: int = Query(100, ge=1, le=MAX_PAGE),
 ) -> dict[str, Any]:
     """The change feed after a cursor, oldest first; no change is returned twice."""
-    return risk_numbers.changes(session, principal, since=since, limit=limit).to_json()
+
+    def work(session: Session) -> dict[str, Any]:
+        return risk_numbers.changes(session, principal, since=since, limit=limit).to_json()
+
+    return await in_transaction(request, work)
 
 
 @router.get("/overdue", response_model=list[RiskEntryOut])
-def overdue_risk_numbers(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+async def overdue_risk_numbers(request: Request, principal: PrincipalDep) -> list[dict[str, Any]]:
     """Confirmed numbers not disposed of by their deadline (an enterprise: its own)."""
-    return [e.to_json() for e in risk_numbers.overdue(session, principal, now=utc_now())]
+
+    def work(session: Session) -> list[dict[str, Any]]:
+        return [e.to_json() for e in risk_numbers.overdue(session, principal, now=utc_now())]
+
+    return await in_transaction(request, work)
 
 
 @router.post("/{msisdn}/confirm", response_model=RiskEntryOut)
-def confirm_risk_number(
-    session: SessionDep, runtime: RuntimeDep, principal: PrincipalDep, msisdn: str = NumberPath
+async def confirm_risk_number(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep, msisdn: str = NumberPath
 ) -> dict[str, Any]:
     """The regulator confirms a reported number; the disposal clock starts."""
-    entry = risk_numbers.confirm(session, principal, msisdn, now=utc_now(), policy=runtime.policy)
-    return entry.to_json()
+
+    def work(session: Session) -> dict[str, Any]:
+        return risk_numbers.confirm(
+            session, principal, msisdn, now=utc_now(), policy=runtime.policy
+        ).to_json()
+
+    return await in_transaction(request, work)
 
 
 @router.post("/{msisdn}/dispose", response_model=RiskEntryOut)
-def dispose_risk_number(
+async def dispose_risk_number(
     body: DisposalIn,
-    session: SessionDep,
+    request: Request,
     runtime: RuntimeDep,
     principal: PrincipalDep,
     msisdn: str = NumberPath,
 ) -> dict[str, Any]:
     """The answerable enterprise records what it did with a confirmed number."""
-    entry = risk_numbers.dispose(
-        session, principal, msisdn, body.action, now=utc_now(), policy=runtime.policy
-    )
-    return entry.to_json()
+
+    def work(session: Session) -> dict[str, Any]:
+        return risk_numbers.dispose(
+            session, principal, msisdn, body.action, now=utc_now(), policy=runtime.policy
+        ).to_json()
+
+    return await in_transaction(request, work)
 
 
 @router.post("/{msisdn}/clear", response_model=RiskEntryOut)
-def clear_risk_number(
-    body: ClearIn, session: SessionDep, principal: PrincipalDep, msisdn: str = NumberPath
+async def clear_risk_number(
+    body: ClearIn, request: Request, principal: PrincipalDep, msisdn: str = NumberPath
 ) -> dict[str, Any]:
     """The regulator clears a number (an appeal upheld)."""
-    return risk_numbers.clear(session, principal, msisdn, body.reason, now=utc_now()).to_json()
+
+    def work(session: Session) -> dict[str, Any]:
+        return risk_numbers.clear(session, principal, msisdn, body.reason, now=utc_now()).to_json()
+
+    return await in_transaction(request, work)

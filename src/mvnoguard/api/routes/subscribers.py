@@ -10,19 +10,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
-from mvnoguard.access.authorization import require_role, tenant_of
-from mvnoguard.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from mvnoguard.access.authorization import require_role, tenant_code, tenant_of
+from mvnoguard.api.deps import PrincipalDep, RuntimeDep, in_transaction
 from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
 from mvnoguard.domain.access import Role
 from mvnoguard.domain.calendar import utc_now
+from mvnoguard.domain.subscribers import LifecycleEventKind
 from mvnoguard.identity.phones import normalize_msisdn
-from mvnoguard.registry.records import subscriber_record
+from mvnoguard.registry.records import iso_utc, subscriber_record
 from mvnoguard.registry.registration import SignUp
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.registry.subscribers import latest_subscriber
+from mvnoguard.storage.models import Identity, Subscriber
 
 router = APIRouter(prefix="/subscribers", tags=["subscribers"], responses=AUTHENTICATED_ERRORS)
 
@@ -99,33 +102,85 @@ class SignUpIn(BaseModel):
 
 
 @router.get("/{msisdn}", response_model=SubscriberRecord)
-def get_subscriber(
-    session: SessionDep, principal: PrincipalDep, msisdn: str = MsisdnPath
+async def get_subscriber(
+    request: Request, principal: PrincipalDep, msisdn: str = MsisdnPath
 ) -> dict[str, Any]:
     """The masked record of a number (the live holder, else the latest); the view is audited."""
     require_role(principal, Role.REGULATOR, Role.ENTERPRISE)
-    subscriber = latest_subscriber(session, normalize_msisdn(msisdn), tenant_of(session, principal))
-    return subscriber_record(session, subscriber, actor=principal.actor)
+
+    def work(session: Session) -> dict[str, Any]:
+        tenant = tenant_of(session, principal)
+        subscriber = latest_subscriber(session, normalize_msisdn(msisdn), tenant)
+        return subscriber_record(session, subscriber, actor=principal.actor)
+
+    return await in_transaction(request, work)
 
 
 @router.post("", response_model=SubscriberRecord, status_code=status.HTTP_201_CREATED)
-def register_subscriber(
-    body: SignUpIn, session: SessionDep, runtime: RuntimeDep, principal: PrincipalDep
+async def register_subscriber(
+    body: SignUpIn, request: Request, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Sign a subscriber up under every registration rule; a refusal names the rule (422)."""
     require_role(principal, Role.ENTERPRISE)
-    enterprise = tenant_of(session, principal)
-    assert enterprise is not None
-    sign_up = SignUp(
-        msisdn=body.msisdn,
-        enterprise_code=enterprise.code,
-        outlet_code=body.outlet_code,
-        holder=body.holder.presented(),
-        verification_method=body.verification_method,
-        face_score=body.face_score,
-        guardian=body.guardian.presented() if body.guardian else None,
-        agent=body.agent.presented() if body.agent else None,
-        at=utc_now(),
-    )
-    registration = runtime.registration.register(session, sign_up, actor=principal.actor)
-    return subscriber_record(session, registration.subscriber, actor=principal.actor)
+    enterprise_code = tenant_code(principal)  # the registration loads and checks it
+    assert enterprise_code is not None
+
+    def work(session: Session) -> dict[str, Any]:
+        sign_up = SignUp(
+            msisdn=body.msisdn,
+            enterprise_code=enterprise_code,
+            outlet_code=body.outlet_code,
+            holder=body.holder.presented(),
+            verification_method=body.verification_method,
+            face_score=body.face_score,
+            guardian=body.guardian.presented() if body.guardian else None,
+            agent=body.agent.presented() if body.agent else None,
+            at=utc_now(),
+        )
+        registration = runtime.registration.register(session, sign_up, actor=principal.actor)
+        return _registered_record(registration.subscriber, actor=principal.actor)
+
+    return await in_transaction(request, work)
+
+
+def _registered_record(subscriber: Subscriber, *, actor: str) -> dict[str, Any]:
+    """The answer to a sign-up: the new holder period, masked, from the rows just written.
+
+    No query and no ``subscriber.view`` entry: the sign-up runs while its transaction holds the
+    audit log's lock (taken by the registration's own ``subscriber.activated`` entry, which
+    already names this caller and number), and every statement here would hold up every other
+    sign-up behind that lock. ``GET /v1/subscribers/{msisdn}`` answers the same record, audited.
+    """
+    return {
+        "msisdn": subscriber.msisdn,
+        "enterprise_code": subscriber.enterprise.code,
+        "status": subscriber.status,
+        "activated_at": iso_utc(subscriber.activated_at),
+        "cancelled_at": iso_utc(subscriber.cancelled_at),
+        "holder": _masked(subscriber.identity),
+        "guardian": _masked(subscriber.guardian),
+        "agent": _masked(subscriber.agent),
+        "outlet_code": subscriber.outlet.code if subscriber.outlet else None,
+        "verification_method": subscriber.verification_method,
+        "face_score": subscriber.face_score,
+        "reverify_due_at": iso_utc(subscriber.reverify_due_at),
+        "history": [
+            {
+                "kind": LifecycleEventKind.ACTIVATED.value,
+                "at": iso_utc(subscriber.activated_at),
+                "reason": None,
+                "actor": actor,
+            }
+        ],
+    }
+
+
+def _masked(identity: Identity | None) -> dict[str, Any] | None:
+    if identity is None:
+        return None
+    return {
+        "doc_type": identity.doc_type,
+        "doc_number": identity.number_masked,
+        "name": identity.name_masked,
+        "nationality": identity.nationality,
+    }

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from mvnoguard.api.deps import PrincipalDep, SessionDep
+from mvnoguard.api.deps import PrincipalDep, in_transaction
 from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
 from mvnoguard.linkage import identity_links
 
@@ -27,10 +28,14 @@ class TaskOut(BaseModel):
 
 
 @router.get("", response_model=list[TaskOut])
-def list_tasks(
-    session: SessionDep,
+async def list_tasks(
+    request: Request,
     principal: PrincipalDep,
     kind: str | None = Query(None, max_length=32, examples=["card_count_review"]),
 ) -> list[dict[str, Any]]:
     """An enterprise's own review tasks; the regulator sees every enterprise's."""
-    return [task.to_json() for task in identity_links.tasks_for(session, principal, kind=kind)]
+
+    def work(session: Session) -> list[dict[str, Any]]:
+        return [task.to_json() for task in identity_links.tasks_for(session, principal, kind=kind)]
+
+    return await in_transaction(request, work)
