@@ -26,7 +26,9 @@ Definitions (every engine computes exactly these):
 
 Strangers and call-backs are judged on whole days rather than on call order within a day: a
 callee that called first on the same day counts as known. The pipeline never collects rows
-into Python; each stage is one query an engine writes straight to Parquet.
+into Python. It runs in three stages, each one query an engine writes straight to Parquet:
+``handsets`` (calls per number, day, cell and IMEI: small, and every handset figure is counted
+from it, so the records are read only twice in all), then ``daily``, then ``numbers``.
 """
 
 from __future__ import annotations
@@ -141,6 +143,7 @@ NUMBER_COLUMNS: tuple[str, ...] = (
 """The ``numbers`` table's columns, in order."""
 
 INPUT_TABLES = ("calls", "messages", "complaints", "activations", "content_scores")
+STAGES = ("handsets", "daily")  # intermediate outputs later stages read
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +158,7 @@ class TrafficTables:
 
     @classmethod
     def named(cls, names: dict[str, str]) -> TrafficTables:
-        schemas = {
+        schemas: dict[str, ibis.Schema] = {
             "calls": CALLS_SCHEMA,
             "messages": MESSAGES_SCHEMA,
             "complaints": COMPLAINTS_SCHEMA,
@@ -270,16 +273,18 @@ def _call_days(judged: Table) -> Table:
     )
 
 
-def _handset_days(calls: Table) -> Table:
+def handsets_expression(calls: Table) -> Table:
+    """Calls per (number, Beijing day, cell, handset): the small table every handset figure
+    is counted from, so the records are read once for all of them."""
     c = calls
-    day = (c.start_time + ibis.interval(hours=8)).date()
-    return (
-        c.select("msisdn", "cell_id", "imei", day=day)
-        .group_by(["msisdn", "day"])
-        .aggregate(
-            cells=ibis._.cell_id.nunique(),
-            imeis=ibis._.imei.nunique(),
-        )
+    rows = c.select("msisdn", "cell_id", "imei", day=(c.start_time + ibis.interval(hours=8)).date())
+    return rows.group_by(["msisdn", "day", "cell_id", "imei"]).aggregate(calls=rows.count())
+
+
+def _handset_days(handsets: Table) -> Table:
+    h = handsets
+    return h.group_by(["msisdn", "day"]).aggregate(
+        cells=h.cell_id.nunique(), imeis=h.imei.nunique()
     )
 
 
@@ -316,11 +321,11 @@ def _message_days(messages: Table, scores: Table) -> Table:
     )
 
 
-def daily_expression(tables: TrafficTables) -> Table:
+def daily_expression(tables: TrafficTables, handsets: Table) -> Table:
     """The ``daily`` table: calls, handsets and messages per number and Beijing day."""
     pair_days = _pair_days(tables.calls)
     calls = _call_days(_judged_pair_days(pair_days, _pairs(pair_days)))
-    handsets = _handset_days(tables.calls)
+    handsets = _handset_days(handsets)
     calls = calls.left_join(handsets, ["msisdn", "day"]).select(*calls.columns, "cells", "imeis")
     messages = _message_days(tables.messages, tables.content_scores)
     both = calls.outer_join(messages, ["msisdn", "day"])
@@ -343,9 +348,9 @@ def daily_expression(tables: TrafficTables) -> Table:
     )
 
 
-def _handsets(calls: Table) -> Table:
+def _handsets(per_day: Table) -> Table:
     """Per number over the window: distinct cells and handsets, and its handsets' sharing."""
-    c = calls
+    c = per_day
     handsets = c.select("msisdn", "imei").filter(c.imei.notnull()).distinct()
     sharing = handsets.group_by("imei").aggregate(sharing=handsets.count())
     shared = handsets.inner_join(sharing, "imei")
@@ -367,7 +372,7 @@ def _handsets(calls: Table) -> Table:
     )
 
 
-def numbers_expression(daily: Table, tables: TrafficTables) -> Table:
+def numbers_expression(daily: Table, handsets: Table, tables: TrafficTables) -> Table:
     """The ``numbers`` table: the window's figures per number, from ``daily`` and the inputs."""
     d = daily
     totals = d.group_by("msisdn").aggregate(
@@ -390,7 +395,7 @@ def numbers_expression(daily: Table, tables: TrafficTables) -> Table:
         repeat_callees=d.new_repeat_callees.sum(),
         spam_score_max=d.spam_score_max.max(),
     )
-    window = _handsets(tables.calls)
+    window = _handsets(handsets)
     cm = tables.complaints
     per_category = cm.group_by(["reported_number", "category"]).aggregate(n=cm.count())
     ranked = per_category.mutate(
@@ -443,14 +448,28 @@ def _ensure_compiler(dialect: str) -> None:
         importlib.import_module("ibis.backends.pyspark").Backend.register_options()
 
 
-def compile_features(names: dict[str, str], *, daily_name: str, dialect: str) -> tuple[str, str]:
-    """The SQL of the two stages for one dialect: ``daily``, then ``numbers`` over ``daily``."""
+@dataclass(frozen=True, slots=True)
+class FeatureStages:
+    """The SQL of the three stages, in order; each later one reads the earlier ones' output."""
+
+    handsets: str
+    daily: str
+    numbers: str
+
+
+def compile_features(names: dict[str, str], *, dialect: str) -> FeatureStages:
+    """The stages' SQL for one dialect. ``names`` binds the inputs and ``handsets`` and
+    ``daily``, the names the engine registers the first two stages' output under."""
     _ensure_compiler(dialect)
     tables = TrafficTables.named(names)
-    daily = daily_expression(tables).order_by(["msisdn", "day"])
-    daily_table = ibis.table(daily.schema(), name=daily_name)
-    numbers = numbers_expression(daily_table, tables).order_by("msisdn")
-    return str(ibis.to_sql(daily, dialect=dialect)), str(ibis.to_sql(numbers, dialect=dialect))
+    handsets = handsets_expression(tables.calls)
+    handsets_table = ibis.table(handsets.schema(), name=names["handsets"])
+    daily = daily_expression(tables, handsets_table).order_by(["msisdn", "day"])
+    daily_table = ibis.table(daily.schema(), name=names["daily"])
+    numbers = numbers_expression(daily_table, handsets_table, tables).order_by("msisdn")
+    return FeatureStages(
+        *(str(ibis.to_sql(stage, dialect=dialect)) for stage in (handsets, daily, numbers))
+    )
 
 
 def features_on(
@@ -463,10 +482,10 @@ def features_on(
     activations: str | None = None,
     content_scores: Path | None = None,
 ) -> FeatureFiles:
-    """Compute both tables on an open engine; inputs are Parquet paths or globs."""
-    names = {table: unique_name(table) for table in INPUT_TABLES}
-    daily_name = unique_name("daily")
+    """Compute the tables on an open engine; inputs are Parquet paths or globs."""
+    names = {table: unique_name(table) for table in (*INPUT_TABLES, *STAGES)}
     files = FeatureFiles(daily=out_dir / "daily", numbers=out_dir / "numbers")
+    handsets_dir = out_dir / "handsets"
     sources = {
         "calls": (calls, CALLS_SCHEMA),
         "messages": (messages, MESSAGES_SCHEMA),
@@ -480,14 +499,14 @@ def features_on(
                 engine.register_arrow(names[table], schema.to_pyarrow().empty_table())
             else:
                 engine.register_parquet(names[table], source)
-        daily_sql, numbers_sql = compile_features(
-            names, daily_name=daily_name, dialect=engine.dialect
-        )
-        engine.write_parquet(daily_sql, files.daily)
-        engine.register_parquet(daily_name, files.daily_glob)
-        engine.write_parquet(numbers_sql, files.numbers)
+        stages = compile_features(names, dialect=engine.dialect)
+        engine.write_parquet(stages.handsets, handsets_dir)
+        engine.register_parquet(names["handsets"], str(handsets_dir / "*.parquet"))
+        engine.write_parquet(stages.daily, files.daily)
+        engine.register_parquet(names["daily"], files.daily_glob)
+        engine.write_parquet(stages.numbers, files.numbers)
     finally:
-        for name in (*names.values(), daily_name):
+        for name in names.values():
             engine.drop(name)
     return files
 
