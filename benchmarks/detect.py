@@ -51,7 +51,9 @@ def _in_own_process(step: Callable[..., StepResult], *args: Any) -> StepResult:
     """Run ``step`` in a fresh process; its result gains ``peak_gb``, that process's peak."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(_measured, step, *args).result()
+        result = pool.submit(_measured, step, *args).result()
+    print(f"{step.__name__}: {json.dumps(_rounded(result))}", flush=True)
+    return result
 
 
 def _measured(step: Callable[..., StepResult], *args: Any) -> StepResult:

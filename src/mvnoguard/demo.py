@@ -449,6 +449,24 @@ def _spare_numbers(session: Session, enterprise_code: str, count: int) -> list[s
     return [str(int(last) - i) for i in range(count)] if last else []
 
 
+def _has_live_holder(session: Session, msisdn: str) -> bool:
+    from sqlalchemy import select
+
+    from mvnoguard.domain.subscribers import SubscriberStatus
+    from mvnoguard.storage.models import Subscriber
+
+    return (
+        session.scalar(
+            select(Subscriber.id).where(
+                Subscriber.msisdn == msisdn,
+                Subscriber.status != SubscriberStatus.CANCELLED.value,
+                Subscriber.identity_id.is_not(None),
+            )
+        )
+        is not None
+    )
+
+
 def run_linkage(rt: Runtime, detection: DetectionDemo, *, top: int = 20) -> LinkageDemo:
     """Detection results pushed to the shared risk database by the enterprises that hold the
     numbers, corroborated or confirmed, and the holder of a confirmed fraud number linked across
@@ -489,8 +507,10 @@ def run_linkage(rt: Runtime, detection: DetectionDemo, *, top: int = 20) -> Link
                 *((code, _spare_numbers(session, code, 1)[0]) for code in others),
             ]:
                 outlet = _authorised_outlet(session, code)
-                if outlet is None:
+                if outlet is None or block_owner(session, msisdn) is None:
                     continue
+                if _has_live_holder(session, msisdn):
+                    continue  # registered by an earlier demo run in this home
                 rt.registration.register(
                     session,
                     SignUp(

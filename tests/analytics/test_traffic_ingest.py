@@ -20,7 +20,7 @@ from mvnoguard.analytics.traffic_ingest import (
     e164_text,
     ingest,
 )
-from mvnoguard.errors import DataFileError
+from mvnoguard.errors import DataFileError, InvalidInput
 
 CALLS_HEADER = "msisdn,other_party,direction,start_time,duration_s,cell_id,imei"
 GOOD_CALL = "17012345678,13912345678,out,2026-03-02T10:00:00,30,C1,861234567890123"
@@ -493,3 +493,10 @@ def test_a_file_of_no_rows_gives_an_empty_part(tmp_path: Path) -> None:
     assert (result.accepted, result.quarantined, result.quarantine_file) == (0, 0, None)
     assert table.num_rows == 0
     assert table.schema.equals(SCHEMAS["calls"])
+
+
+def test_an_unknown_table_is_refused(tmp_path: Path) -> None:
+    source = _write(tmp_path / "calls.csv", CALLS_HEADER, GOOD_CALL)
+    with pytest.raises(InvalidInput) as caught:
+        ingest("sms", [source], tmp_path / "out", tmp_path / "q")  # type: ignore[arg-type]
+    assert caught.value.code == "unknown_table"

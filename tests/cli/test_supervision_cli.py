@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
+from mvnoguard.analytics.store import RegistryStore
 from mvnoguard.cli import app
-from tests.supervision.conftest import round_rows, write_rows
+from mvnoguard.storage.database import open_database
+from tests.supervision.conftest import add_complaints, round_rows, write_rows
 
 runner = CliRunner()
 
@@ -56,3 +62,96 @@ def test_violations_json_reproduces_the_july_2016_round(tmp_path: Path) -> None:
         run(home, "bulletin", "--period", "2016-07", "--published-on", "2016-08-10")
     )
     assert "远岸移动" in Path(bulletin["html"]).read_text(encoding="utf-8")
+
+
+def write_registry(home: Path, users: dict[str, int]) -> None:
+    """A minimal imported registry: the enterprises and their live subscribers, as Parquet."""
+    store = RegistryStore(home)
+    store.subscribers_dir.mkdir(parents=True)
+    pq.write_table(
+        pa.table(
+            {
+                "enterprise_code": list(users),
+                "name": [f"企业{code}" for code in users],
+                "host_network": ["unicom"] * len(users),
+            }
+        ),
+        store.reference("enterprises"),
+    )
+    for code, count in users.items():
+        pq.write_table(
+            pa.table(
+                {
+                    "enterprise_code": [code] * count,
+                    "status": ["active"] * count,
+                    "doc_check": ["ok"] * count,
+                }
+            ),
+            store.subscribers_dir / f"{code}.parquet",
+        )
+
+
+def test_violations_json_shows_nuisance_and_propose_acts_on_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    for code, name in (("E01", "远岸移动"), ("E02", "青禾通信"), ("E03", "蓝鲸移动")):
+        run(home, "enterprise", "add", code, name, "--host-network", "unicom")
+    rows = round_rows("JUL", "2016-07-12", [("E01", 20, 0), ("E02", 20, 0)])
+    run(
+        home,
+        "inspections",
+        "import",
+        str(write_rows(tmp_path / "j.csv", rows)),
+        "--at",
+        "2016-08-01",
+    )
+    write_registry(home, {"E01": 10_000, "E02": 2_000})
+    database = open_database(f"sqlite:///{home / 'mvnoguard.db'}")
+    try:
+        with database.transaction() as session:
+            add_complaints(session, "E01", 30, received_at=datetime(2016, 7, 20, tzinfo=UTC))
+            add_complaints(session, "E03", 4, received_at=datetime(2016, 7, 20, tzinfo=UTC))
+    finally:
+        database.dispose()
+
+    answer = json.loads(run(home, "violations", "--json", "--period", "2016-07"))
+    e01 = next(r for r in answer["enterprises"] if r["enterprise_code"] == "E01")
+    # 30 complaints among 10,000 registry users in 31 days: 30 / 10,000 * 10,000 * 30 / 31.
+    assert e01["nuisance"] == {
+        "period": "2016-07",
+        "days": 31,
+        "users": 10_000,
+        "complaints": 30,
+        "confirmed_fraud_numbers": 0,
+        "complaints_per_10k_per_30d": 29.0323,
+        "confirmed_fraud_numbers_per_10k_per_30d": 0.0,
+    }
+    overall = answer["overall"]["nuisance"]
+    assert (overall["users"], overall["complaints"]) == (12_000, 34)
+    # E03 was not inspected: its nuisance shows apart, without a rate for want of users.
+    assert answer["uninspected"] == [
+        {
+            "enterprise_code": "E03",
+            "enterprise_name": "蓝鲸移动",
+            "nuisance": {
+                "period": "2016-07",
+                "days": 31,
+                "users": 0,
+                "complaints": 4,
+                "confirmed_fraud_numbers": 0,
+                "complaints_per_10k_per_30d": None,
+                "confirmed_fraud_numbers_per_10k_per_30d": None,
+            },
+        }
+    ]
+    assert json.loads(run(home, "violations", "--json"))["overall"]["nuisance"] is None
+
+    cases = json.loads(run(home, "enforce", "propose", "--period", "2016-07", "--at", "2016-08-02"))
+    assert [(c["enterprise_code"], c["kind"], c["basis"]) for c in cases] == [
+        ("E01", "nuisance_interview", "nuisance")
+    ]
+    issued = json.loads(
+        run(home, "enforce", "issue", str(cases[0]["case_id"]), "--at", "2016-08-03")
+    )
+    text = "".join("".join(p.extract_text().split()) for p in PdfReader(issued["document"]).pages)
+    assert "远岸移动" in text and "投诉率为29.03" in text
+    assert "你单位用户10000户" in text

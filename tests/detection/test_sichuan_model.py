@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from mvnoguard.detection import graph_features as gf
+from mvnoguard.detection.model_files import load_model, save_model
 from mvnoguard.detection.sichuan_model import (
     cross_validate_sichuan,
     load_sichuan_model,
@@ -121,12 +122,40 @@ def test_save_load_reproduces_scores_exactly(dataset: Path, tmp_path: Path) -> N
     assert {row["label"] for row in rows} <= {"0", "1"}
 
 
+def test_single_booster_files_from_before_ensembles_still_load(
+    dataset: Path, tmp_path: Path
+) -> None:
+    model = train_sichuan(dataset, seed=0, folds=3)
+    path, legacy = tmp_path / "ensemble.mvgmodel", tmp_path / "legacy.mvgmodel"
+    model.save(path)
+    stored = load_model(path, kind="sichuan-fraud")
+    assert stored.metadata["ensemble_size"] == model.ensemble.size > 1
+    # The layout written before ensembles: one "lightgbm" text, no ensemble_size key.
+    metadata = {k: v for k, v in stored.metadata.items() if k != "ensemble_size"}
+    save_model(
+        legacy,
+        kind="sichuan-fraud",
+        metadata=metadata,
+        arrays=stored.arrays,
+        texts={"lightgbm": stored.texts["lightgbm"]},
+    )
+    loaded = load_sichuan_model(legacy)
+    assert loaded.ensemble.size == 1
+    table = read_sichuan_csv(dataset / "test_features.csv", feature_names=FEATURES, labelled=False)
+    graph = gf.read_call_graph(dataset)
+    design = model.design_for(table, graph)
+    first_member = np.asarray(model.ensemble.boosters[0].predict(design), dtype=np.float64)
+    np.testing.assert_array_equal(loaded.score(table, graph), first_member)
+
+
 @pytest.mark.slow
 def test_real_sichuan_cross_validation_holds_its_measured_level() -> None:
-    """A regression floor, not the issue's target: 5-fold CV measured macro-F1 0.9126 (issue 5
-    asks for 0.92, still open). Fold-to-fold spread is about 0.004, hence the floor of 0.905."""
+    """A regression floor, not the issue's target of 0.92, which is not reached: 5-fold CV with
+    fold seed 0 measured macro-F1 0.9157 (mean 0.9147 over fold seeds 0, 1, 2; 0.9126 before
+    the seed-averaged ensemble). Fold seeds alone move it by about 0.004, so the floor sits at
+    0.908, the same margin below the measurement as the floor it replaces (0.905)."""
     if not (REAL_DATA / "train.csv").is_file():
         skip_or_fail(f"Sichuan data not found at {REAL_DATA}")
     result = cross_validate_sichuan(REAL_DATA, folds=5, seed=0)
-    assert result["mean"]["macro_f1"] >= 0.905, result["mean"]
+    assert result["mean"]["macro_f1"] >= 0.908, result["mean"]
     assert result["mean"]["auc"] >= 0.94, result["mean"]

@@ -15,11 +15,15 @@ from pypdf import PdfReader
 from mvnoguard.errors import InvalidInput
 from mvnoguard.reports.notices import (
     CaseKind,
+    InspectionBasis,
     NoticeData,
+    NuisanceBasis,
+    ThresholdBar,
     interval_text,
     notice_text,
     percent,
     render_notice_html,
+    threshold_axis_top,
     write_notice,
 )
 
@@ -34,8 +38,13 @@ def wilson(violations: int, inspected: int, z: float = 1.959963984540054) -> tup
     return centre - half, centre + half
 
 
+_BASIS_FIELDS = {f.name for f in dataclasses.fields(InspectionBasis)}
+
+
 def notice(**changes: Any) -> NoticeData:
-    """The July 2016 secret inspection: 37 of 109 outlets in violation."""
+    """The July 2016 secret inspection: 37 of 109 outlets in violation.
+
+    ``changes`` may name fields of the notice or of its inspection basis."""
     inspected, violations = changes.pop("figures", (109, 37))
     low, high = wilson(violations, inspected)
     fields: dict[str, Any] = {
@@ -54,7 +63,9 @@ def notice(**changes: Any) -> NoticeData:
         "issued_on": date(2016, 8, 10),
         "deadline": date(2016, 9, 10),
     }
-    return NoticeData(**(fields | changes))
+    fields |= changes
+    basis = {name: fields.pop(name) for name in _BASIS_FIELDS}
+    return NoticeData(basis=InspectionBasis(**basis), **fields)
 
 
 def compact(text: str) -> str:
@@ -67,12 +78,13 @@ def pdf_text(path: Path) -> str:
 
 
 def test_july_2016_figures_print_as_the_ministry_reported_them() -> None:
-    data = notice()
+    data, november = notice().basis, notice(figures=(186, 22)).basis
+    assert isinstance(data, InspectionBasis) and isinstance(november, InspectionBasis)
     assert (percent(data.rate), interval_text(data.ci_low, data.ci_high)) == (
         "33.9%",
         "25.7%–43.2%",
     )
-    assert percent(notice(figures=(186, 22)).rate) == "11.8%"
+    assert percent(november.rate) == "11.8%"
 
 
 def test_write_notice_writes_html_and_pdf_named_after_the_case(tmp_path: Path) -> None:
@@ -123,6 +135,7 @@ def test_every_case_kind_is_covered() -> None:
         "rectification_order",
         "interview",
         "suspend_number_allocation",
+        "nuisance_interview",
     }
 
 
@@ -189,3 +202,89 @@ def test_only_a_rectification_order_needs_a_deadline() -> None:
     assert "按通知时间到工业和信息化部信息通信管理局接受约谈" in render_notice_html(interview)
     suspension = dataclasses.replace(interview, kind="suspend_number_allocation")
     assert "你单位应立即整改；经检查验收合格后" in render_notice_html(suspension)
+
+
+def nuisance_notice(**changes: Any) -> NoticeData:
+    """July 2016: 62 complaints and 3 confirmed fraud numbers among 20,000 users in 31 days."""
+    users, complaints, fraud = changes.pop("counts", (20_000, 62, 3))
+    basis: dict[str, Any] = {
+        "users": users,
+        "days": 31,
+        "complaints": complaints,
+        "fraud_numbers": fraud,
+        "complaints_per_10k": complaints / users * 10_000 * 30 / 31 if users else 0.0,
+        "fraud_numbers_per_10k": fraud / users * 10_000 * 30 / 31 if users else 0.0,
+        "complaint_threshold": 5.0,
+        "fraud_threshold": 1.0,
+    }
+    basis |= {k: changes.pop(k) for k in list(changes) if k in basis}
+    fields: dict[str, Any] = {
+        "case_id": "CASE-2016-07-N01",
+        "kind": "nuisance_interview",
+        "enterprise_code": "E01",
+        "enterprise_name": "远特通信",
+        "period": "2016年7月",
+        "issued_on": date(2016, 8, 10),
+        "deadline": None,
+    }
+    return NoticeData(basis=NuisanceBasis(**basis), **(fields | changes))
+
+
+def test_a_nuisance_interview_states_its_figures_and_thresholds(tmp_path: Path) -> None:
+    html_path, pdf_path = write_notice(nuisance_notice(), tmp_path)
+    text, html = pdf_text(pdf_path), compact(html_path.read_text(encoding="utf-8"))
+    # 62 / 20,000 * 10,000 * 30 / 31 = 30.00; 3 / 20,000 * 10,000 * 30 / 31 = 1.45.
+    for needle in (
+        "关于对远特通信号码被投诉及涉诈问题的约谈通知",
+        "统计期31天内，你单位用户20000户，收到针对你单位号码的投诉62件，经认定的涉诈号码3个",
+        "按每万户每30天折算，投诉率为30.00，涉诈号码率为1.45",
+        "投诉率达到约谈阈值5.00，涉诈号码率达到约谈阈值1.00",
+        "约谈你单位主要负责人",
+        "30.00（阈值5.00）",
+    ):
+        assert needle in text
+        assert needle in html
+    assert "投诉率（每万户每30天）30.00" in text
+    assert "<td>投诉率（每万户每30天）</td><td>30.00</td>" in html
+    assert "暗访检查" not in text
+    assert "投诉率及涉诈号码率（每万户每30天）与约谈阈值" in html
+
+
+def test_only_the_rates_that_reach_a_threshold_are_named() -> None:
+    words = notice_text(nuisance_notice(counts=(20_000, 62, 0), fraud_threshold=None))
+    assert "其中投诉率达到约谈阈值 5.00。" in words.findings[2]
+    assert ("涉诈号码率约谈阈值", "未设定") in words.figures
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"kind": "interview"}, "kind"),
+        ({"counts": (0, 0, 0)}, "users"),
+        ({"complaints_per_10k": 31.0}, "complaints_per_10k"),
+        ({"fraud_threshold": 0.0}, "fraud_threshold"),
+        ({"counts": (20_000, 1, 0)}, "complaint_threshold"),
+    ],
+    ids=["inspection-kind", "no-users", "wrong-rate", "zero-threshold", "nothing-reached"],
+)
+def test_an_impossible_nuisance_notice_is_refused(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        nuisance_notice(**changes)
+    assert caught.value.field == field
+
+
+def test_an_inspection_notice_cannot_be_a_nuisance_interview() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        notice(kind="nuisance_interview", deadline=None)
+    assert caught.value.field == "kind"
+
+
+@pytest.mark.parametrize(
+    ("largest", "top"), [(0.0, 1.0), (0.4, 1.0), (1.45, 2.0), (5.0, 5.0), (30.0, 50.0), (101, 200)]
+)
+def test_the_threshold_axis_reaches_past_every_value_and_threshold(
+    largest: float, top: float
+) -> None:
+    bars = [ThresholdBar("a", largest, 0.1, ""), ThresholdBar("b", 0.0, None, "")]
+    assert threshold_axis_top(bars) == top
+    assert threshold_axis_top([ThresholdBar("t", 0.2, largest, "")]) == top

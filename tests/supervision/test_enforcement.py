@@ -14,7 +14,13 @@ from mvnoguard.storage.database import Database
 from mvnoguard.supervision import enforcement
 from mvnoguard.supervision.inspection_records import import_inspections
 from mvnoguard.supervision.periods import parse_period
-from tests.supervision.conftest import round_rows, write_rows
+from tests.supervision.conftest import (
+    add_complaints,
+    add_risk_number,
+    add_subscribers,
+    round_rows,
+    write_rows,
+)
 
 JULY = parse_period("2016-07")
 ISSUED = datetime(2016, 8, 1, 2, 0, tzinfo=UTC)  # 10:00 Beijing time
@@ -106,3 +112,118 @@ def test_overdue_rectification_surfaces_and_a_passing_reinspection_closes_it(
         )
         assert [c.id for c in closed] == [order]
         assert closed[0].close_reason == "re-inspection passed (6 outlets)"
+
+
+# July has 31 days: a count c among u users is c / u * 10,000 * 30 / 31 per 10,000 per 30 days.
+IN_JULY = datetime(2016, 7, 15, tzinfo=UTC)
+REGISTRY_USERS = {"E01": 9_995, "E02": 4_995, "E03": 499}
+
+
+@pytest.fixture
+def nuisance(july: Database) -> Database:
+    with july.transaction() as session:
+        for code in ("E01", "E02", "E03"):
+            add_subscribers(session, code, 5 if code != "E03" else 1, activated_at=IN_JULY)
+        # E01, 10,000 users: 31 complaints -> 30.00, past the 5.0 complaint threshold.
+        add_complaints(session, "E01", 31, received_at=IN_JULY)
+        # E02, 5,000 users: 2 complaints -> 3.87, short; 1 fraud number -> 1.94, past 1.0.
+        add_complaints(session, "E02", 2, received_at=IN_JULY)
+        add_risk_number(session, "E02", confirmed_at=IN_JULY)
+        # E03, 500 users: rates far past both thresholds, but under 1,000 users.
+        add_complaints(session, "E03", 20, received_at=IN_JULY)
+        add_risk_number(session, "E03", confirmed_at=IN_JULY)
+    return july
+
+
+def propose_nuisance(db: Database, policy: Policy) -> dict[tuple[str, str], int]:
+    with db.transaction() as session:
+        cases = enforcement.propose_cases(
+            session, policy, JULY, at=ISSUED, actor="t", registry_users=REGISTRY_USERS
+        )
+        return {(c.enterprise.code, c.kind): c.id for c in cases}
+
+
+def test_nuisance_thresholds_propose_interviews_apart_from_inspection_ones(
+    nuisance: Database, policy: Policy
+) -> None:
+    rules = policy.at(JULY.end)
+    assert (
+        rules.complaint_interview_per_10k,
+        rules.fraud_interview_per_10k,
+        rules.min_users_for_rate_action,
+    ) == (5.0, 1.0, 1000)
+    cases = propose_nuisance(nuisance, policy)
+    assert {key for key in cases if key[1] == "nuisance_interview"} == {
+        ("E01", "nuisance_interview"),
+        ("E02", "nuisance_interview"),
+    }
+    # The inspection-based interviews of the same period stand beside them.
+    assert ("E01", "interview") in cases and ("E02", "interview") in cases
+    assert propose_nuisance(nuisance, policy) == {}, "proposing again adds nothing"
+    with nuisance.transaction() as session:
+        views = {
+            (v.case.enterprise.code, v.case.kind): v.to_json()
+            for v in enforcement.list_cases(session, at=ISSUED)
+        }
+    e01 = views[("E01", "nuisance_interview")]
+    assert e01["basis"] == "nuisance" and e01["inspected"] is None
+    assert e01["reason"] == (
+        "10000 users in 2016-07 (31 days); 31 complaints: 30.00 per 10,000 users per 30 days, "
+        "reaches the 5 threshold; 0 confirmed fraud numbers: 0.00 per 10,000 users per 30 days, "
+        "is below the 1 threshold"
+    )
+    assert (
+        "1 confirmed fraud numbers: 1.94 per 10,000 users per 30 days, reaches the 1"
+        in (views[("E02", "nuisance_interview")]["reason"])
+    )
+    assert views[("E01", "interview")]["basis"] == "inspection"
+
+
+def test_issued_nuisance_notice_states_name_and_rates(
+    nuisance: Database, policy: Policy, tmp_path: Path
+) -> None:
+    case_id = propose_nuisance(nuisance, policy)[("E01", "nuisance_interview")]
+    with nuisance.transaction() as session:
+        case = enforcement.issue_case(
+            session,
+            policy,
+            case_id,
+            at=ISSUED,
+            notices_dir=tmp_path / "notices",
+            actor="t",
+            registry_users=REGISTRY_USERS,
+        )
+        document, deadline = case.document, case.deadline
+    assert document is not None and deadline is None
+    text = "".join("".join(page.extract_text().split()) for page in PdfReader(document).pages)
+    for needle in (
+        "关于对远岸移动号码被投诉及涉诈问题的约谈通知",
+        "你单位用户10000户，收到针对你单位号码的投诉31件，经认定的涉诈号码0个",
+        "投诉率为30.00",
+        "投诉率达到约谈阈值5.00",
+    ):
+        assert needle in text
+
+
+def test_a_nuisance_case_the_figures_no_longer_support_is_not_issued(
+    nuisance: Database, policy: Policy, tmp_path: Path
+) -> None:
+    case_id = propose_nuisance(nuisance, policy)[("E02", "nuisance_interview")]
+    # Without the registry's users E02 has 5 users: too few for any rate action.
+    with nuisance.transaction() as session, pytest.raises(RuleViolation) as refused:
+        enforcement.issue_case(
+            session, policy, case_id, at=ISSUED, notices_dir=tmp_path / "n", actor="t"
+        )
+    assert refused.value.code == "case_unsupported"
+    with nuisance.transaction() as session:
+        assert enforcement.list_cases(session, at=ISSUED, status="proposed")
+
+
+def test_enforcement_and_notice_case_kinds_agree() -> None:
+    from typing import get_args
+
+    from mvnoguard.reports.notices import CASE_KIND_LABELS
+    from mvnoguard.reports.notices import CaseKind as NoticeKind
+
+    kinds = {kind.value for kind in enforcement.CaseKind}
+    assert kinds == set(get_args(NoticeKind)) == set(CASE_KIND_LABELS)

@@ -1,6 +1,7 @@
 """Every error of the HTTP API in the one shape ``{"error": {code, message, field?, details?}}``.
 
-Our own errors render through ``as_dict()`` with their ``http_status``; FastAPI's validation
+Our own errors render through ``as_dict()`` with their ``http_status`` (a 401 carries
+``WWW-Authenticate: Bearer``, a 429 ``Retry-After`` when the wait is known); FastAPI's validation
 errors become 422 ``invalid_input`` naming the field; routing errors keep their status (404,
 405); an oversized body is refused with 413 before it is parsed; anything unexpected is a bare
 500 ``internal``. Validation answers never echo the submitted value, which may be an identity

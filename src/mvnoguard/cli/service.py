@@ -23,12 +23,24 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Worker processes (one per core). Each caches authenticated keys: a key "
+            "revoked with `keys revoke` while the server runs is refused within "
+            f"{keys.PRINCIPAL_TTL_SECONDS:g} s.",
+        ),
+    ] = 1,
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
     ] = True,
 ) -> None:
-    """Run the HTTP API (OpenAPI pages at /docs) until interrupted."""
+    """Run the HTTP API (OpenAPI pages at /docs) until interrupted.
+
+    uvicorn picks uvloop and httptools (from its "standard" extra) by itself.
+    """
     import uvicorn
 
     from mvnoguard.api.server import FACTORY

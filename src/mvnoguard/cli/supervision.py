@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from mvnoguard.analytics.statistics import market_statistics
 from mvnoguard.analytics.store import RegistryStore
 from mvnoguard.cli.context import AtOption, print_json, runtime, when
 from mvnoguard.domain.calendar import local_date, utc_now
@@ -21,6 +22,7 @@ from mvnoguard.supervision.inspection_records import (
     parse_result,
     record,
 )
+from mvnoguard.supervision.nuisance_rates import nuisance_rates, overall_nuisance
 from mvnoguard.supervision.periods import Period, parse_period
 from mvnoguard.supervision.sampling import plan_inspections, write_plan_csv
 from mvnoguard.supervision.violation_rates import violation_rates
@@ -144,21 +146,40 @@ def _period_or_none(period: str | None) -> Period | None:
     return parse_period(period) if period else None
 
 
+def registry_users(home: Path) -> dict[str, int] | None:
+    """Users per enterprise of the imported registry (not in the OLTP store), if one exists."""
+    store = RegistryStore(home)
+    if not store.reference("enterprises").exists():
+        return None
+    return {e.enterprise_code: e.users for e in market_statistics(store).enterprises}
+
+
 def violations(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     period: Annotated[
-        str | None, typer.Option("--period", help="YYYY, YYYY-Qn or YYYY-MM.")
+        str | None,
+        typer.Option(
+            "--period",
+            help="YYYY, YYYY-Qn or YYYY-MM; with a period, complaints and confirmed fraud "
+            "numbers per 10,000 users per 30 days are shown too.",
+        ),
     ] = None,
 ) -> None:
     """Violation rates from inspections, with Wilson 95% intervals, tiers and trends."""
     rt = runtime(ctx)
+    measured = _period_or_none(period)
     with rt.database.transaction() as session:
         rates = violation_rates(
             session,
-            _period_or_none(period),
+            measured,
             registry_rates=RegistryStore(rt.settings.home).registry_violation_rates(),
         )
+        if measured is not None:
+            nuisance = nuisance_rates(
+                session, measured, registry_users=registry_users(rt.settings.home)
+            )
+            rates.attach_nuisance(nuisance, overall_nuisance(nuisance, measured))
     if as_json:
         print_json(rates.to_json())
         return
@@ -171,10 +192,16 @@ def violations(
         "rate",
         "95% interval",
         "trend",
+        "complaints /10k/30d",
+        "fraud numbers /10k/30d",
     ):
         table.add_column(header)
+
+    def per_10k(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
     for row in [*rates.enterprises, rates.overall]:
-        r = row.rate
+        r, n = row.rate, row.nuisance
         table.add_row(
             str(row.tier or ""),
             row.enterprise_code,
@@ -183,17 +210,36 @@ def violations(
             "-" if r.rate is None else f"{r.rate:.1%}",
             f"{r.ci_low:.1%} - {r.ci_high:.1%}",
             row.trend,
+            per_10k(n.complaints_per_10k_per_30d if n else None),
+            per_10k(n.fraud_numbers_per_10k_per_30d if n else None),
+        )
+    for n in rates.uninspected:
+        table.add_row(
+            "",
+            n.enterprise_code,
+            "0",
+            "0",
+            "-",
+            "-",
+            "",
+            per_10k(n.complaints_per_10k_per_30d),
+            per_10k(n.fraud_numbers_per_10k_per_30d),
         )
     Console().print(table)
 
 
 @enforce_app.command("propose")
 def enforce_propose(ctx: typer.Context, period: PeriodOption, at: AtOption = None) -> None:
-    """Propose the measures the period's violation rates call for."""
+    """Propose the measures the period's violation and nuisance rates call for."""
     rt = runtime(ctx)
     with rt.database.transaction() as session:
         created = enforcement.propose_cases(
-            session, rt.policy, parse_period(period), at=when(at), actor=ACTOR
+            session,
+            rt.policy,
+            parse_period(period),
+            at=when(at),
+            actor=ACTOR,
+            registry_users=registry_users(rt.settings.home),
         )
         print_json([enforcement.CaseView(c, False).to_json() for c in created])
 
@@ -211,6 +257,7 @@ def enforce_issue(ctx: typer.Context, case_id: int, at: AtOption = None) -> None
             notices_dir=rt.settings.reports_dir / "notices",
             actor=ACTOR,
             registry_rates=RegistryStore(rt.settings.home).registry_violation_rates(),
+            registry_users=registry_users(rt.settings.home),
         )
         print_json(enforcement.CaseView(case, False).to_json())
 

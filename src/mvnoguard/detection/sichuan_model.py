@@ -4,7 +4,8 @@ Input is the Sichuan data folder (``train.csv`` with ``phone_no_m``, 55 behaviou
 ``label``; optionally ``nodes.csv`` + ``call_graph_edges.csv.gz`` and ``test_features.csv``).
 Each user's row is its behaviour features plus :mod:`mvnoguard.detection.graph_features`:
 label-free structure (degrees, reciprocity, neighbours' mean behaviour, using every user whose
-features are at hand, labelled or not) and known-fraud neighbourhood features.
+features are at hand, labelled or not) and known-fraud neighbourhood features. The model is a
+seed-averaged LightGBM ensemble (:mod:`mvnoguard.detection.sichuan_boosting`).
 
 Leakage rules this module keeps (and must keep):
 
@@ -15,10 +16,12 @@ Leakage rules this module keeps (and must keep):
   folds), never on the rows it is evaluated on. The final model's threshold comes the same way
   from out-of-fold scores over the whole training file.
 
-Model files are :mod:`mvnoguard.detection.model_files` archives (no pickle): the LightGBM text
-dump, threshold, feature list, metrics and training-data hash in metadata, and the training
-users' phones, labels and key behaviour values as arrays, so prediction can compute the label
-and neighbour features of new users from the graph.
+Model files are :mod:`mvnoguard.detection.model_files` archives (no pickle): one LightGBM text
+dump per ensemble member (``ensemble_size`` in metadata; files written before ensembles hold one
+booster and no such key, and still load); the threshold, feature list, metrics and
+training-data hash in metadata; and the training users' phones, labels and key behaviour values
+as arrays, so prediction can compute the label and neighbour features of new users from the
+graph.
 """
 
 from __future__ import annotations
@@ -40,6 +43,14 @@ from sklearn.model_selection import StratifiedKFold
 
 from mvnoguard.detection import graph_features as gf
 from mvnoguard.detection.model_files import load_model, save_model, sha256_of_files
+from mvnoguard.detection.sichuan_boosting import (
+    ENSEMBLE_SIZE,
+    LGB_PARAMS,
+    ROUNDS,
+    BoosterEnsemble,
+    fit_ensembles,
+    member_seeds,
+)
 from mvnoguard.errors import DataFileError
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
@@ -65,24 +76,6 @@ BEHAVIOUR_FOR_NEIGHBOURS: tuple[str, ...] = (
     "imeis",
 )
 
-# One thread: on a shared 2-core machine two OpenMP threads spin against other work and ran
-# ten times slower in our measurements; results are deterministic for a fixed thread count.
-NUM_THREADS = 1
-ROUNDS = 600
-LGB_PARAMS: dict[str, Any] = {
-    "objective": "binary",
-    "learning_rate": 0.03,
-    "num_leaves": 15,
-    "min_child_samples": 20,
-    "feature_fraction": 0.6,
-    "bagging_fraction": 0.8,
-    "bagging_freq": 1,
-    "lambda_l2": 1.0,
-    "deterministic": True,
-    "force_col_wise": True,
-    "num_threads": NUM_THREADS,
-    "verbosity": -1,
-}
 THRESHOLD_GRID = np.round(np.arange(0.10, 0.901, 0.01), 2)
 
 
@@ -179,15 +172,6 @@ def _design(
     return np.column_stack(parts).astype(np.float64)
 
 
-def _fit(design: FloatArray, labels: IntArray, seed: int) -> lgb.Booster:
-    params = {**LGB_PARAMS, "seed": seed}
-    return lgb.train(params, lgb.Dataset(design, label=labels, params=params), ROUNDS)
-
-
-def _score(booster: lgb.Booster, design: FloatArray) -> FloatArray:
-    return np.asarray(booster.predict(design, num_threads=NUM_THREADS), dtype=np.float64)
-
-
 def _choose_threshold(labels: IntArray, scores: FloatArray) -> float:
     """The threshold on the grid with the best macro-F1 (ties: closest to 0.5)."""
     best = max(
@@ -216,7 +200,7 @@ def metrics_of(labels: IntArray, scores: FloatArray, threshold: float) -> dict[s
 
 @dataclass(frozen=True)
 class _FittedFold:
-    booster: lgb.Booster
+    ensemble: BoosterEnsemble
     threshold: float
     inner_scores: FloatArray  # out-of-fold scores of the training rows (for the threshold)
 
@@ -244,12 +228,17 @@ def _fit_with_threshold(
     design = _design(
         table.features[rows], None if structure is None else structure[rows], label_feats
     )
-    inner = np.zeros(len(rows))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed + 1)
-    for fit_rows, held_rows in splitter.split(design, labels):
-        inner[held_rows] = _score(_fit(design[fit_rows], labels[fit_rows], seed), design[held_rows])
+    inner_splits = list(splitter.split(design, labels))
+    # The inner folds' ensembles and the final one are fitted together on one pool.
+    *inner_fits, final = fit_ensembles(
+        [*((design[fit], labels[fit]) for fit, _ in inner_splits), (design, labels)], seed=seed
+    )
+    inner = np.zeros(len(rows))
+    for ensemble, (_, held_rows) in zip(inner_fits, inner_splits, strict=True):
+        inner[held_rows] = ensemble.score(design[held_rows])
     threshold = _choose_threshold(labels, inner)
-    return _FittedFold(_fit(design, labels, seed), threshold, inner), label_feats
+    return _FittedFold(final, threshold, inner), label_feats
 
 
 def _read_folder(data_dir: Path) -> tuple[SichuanTable, _GraphContext | None]:
@@ -298,7 +287,7 @@ def cross_validate_sichuan(
             None if structure is None else structure[held_rows],
             held_labels,
         )
-        scores = _score(fitted.booster, design)
+        scores = fitted.ensemble.score(design)
         pooled[held_rows] = scores
         pooled_predicted[held_rows] = scores >= fitted.threshold
         per_fold.append(metrics_of(labels[held_rows], scores, fitted.threshold))
@@ -310,6 +299,7 @@ def cross_validate_sichuan(
         "seed": seed,
         "rows": len(labels),
         "graph": context is not None,
+        "ensemble_size": ENSEMBLE_SIZE,
         "per_fold": per_fold,
         "mean": mean,
         "pooled": {
@@ -325,7 +315,7 @@ def cross_validate_sichuan(
 class SichuanModel:
     """A trained model plus what prediction needs to rebuild graph features for new users."""
 
-    booster: lgb.Booster
+    ensemble: BoosterEnsemble
     threshold: float
     feature_names: tuple[str, ...]
     design_names: tuple[str, ...]
@@ -355,7 +345,7 @@ class SichuanModel:
         return _design(table.features, context.structure(table.phones)[0], label_feats)
 
     def score(self, table: SichuanTable, graph: gf.CallGraph | None) -> FloatArray:
-        return _score(self.booster, self.design_for(table, graph))
+        return self.ensemble.score(self.design_for(table, graph))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         save_model(
@@ -367,13 +357,14 @@ class SichuanModel:
                 "features": list(self.feature_names),
                 "design_features": list(self.design_names),
                 "uses_graph": self.uses_graph,
+                "ensemble_size": self.ensemble.size,
             },
             arrays={
                 "train_phones": np.array(self.train_phones, dtype=np.str_),
                 "train_labels": self.train_labels.astype(np.int64),
                 "train_behaviour": self.train_behaviour.astype(np.float64),
             },
-            texts={"lightgbm": self.booster.model_to_string()},
+            texts=self.ensemble.texts(),
         )
 
 
@@ -396,7 +387,7 @@ def train_sichuan(
     graph_files = [folder / gf.NODES_FILE, folder / gf.EDGES_FILE] if context else []
     cols = _behaviour_columns(table.feature_names)
     return SichuanModel(
-        booster=fitted.booster,
+        ensemble=fitted.ensemble,
         threshold=fitted.threshold,
         feature_names=table.feature_names,
         design_names=(
@@ -413,7 +404,12 @@ def train_sichuan(
             "training_rows": len(rows),
             "training_fraud_share": float(table.labels.mean()),
             "seed": seed,
-            "params": {**LGB_PARAMS, "seed": seed, "rounds": ROUNDS},
+            "params": {
+                **LGB_PARAMS,
+                "seed": seed,
+                "rounds": ROUNDS,
+                "member_seeds": list(member_seeds(seed)),
+            },
             "metrics": dict(
                 metrics
                 or {
@@ -430,9 +426,10 @@ def load_sichuan_model(path: str | os.PathLike[str]) -> SichuanModel:
     loaded = load_model(path, kind=MODEL_KIND)
     meta = loaded.metadata
     try:
-        booster = lgb.Booster(model_str=loaded.texts["lightgbm"])
+        # Files from before ensembles hold one booster and no ensemble_size.
+        ensemble = BoosterEnsemble.from_texts(loaded.texts, int(meta.get("ensemble_size", 1)))
         return SichuanModel(
-            booster=booster,
+            ensemble=ensemble,
             threshold=float(meta["threshold"]),
             feature_names=tuple(meta["features"]),
             design_names=tuple(meta["design_features"]),

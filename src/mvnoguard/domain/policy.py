@@ -37,6 +37,12 @@ class RuleSet:
     rectification_deadline_days: int | None = None
     interview_violation_rate: float | None = None
     suspend_allocation_violation_rate: float | None = None
+    # Enforcement from nuisance: complaints received and fraud numbers confirmed in a period,
+    # per 10,000 users per 30 days; an interview is proposed when either reaches its threshold
+    # and the enterprise has at least `min_users_for_rate_action` users.
+    complaint_interview_per_10k: float | None = None
+    fraud_interview_per_10k: float | None = None
+    min_users_for_rate_action: int | None = None
 
 
 RULE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(RuleSet))

@@ -1,11 +1,17 @@
 """The documents of enforcement cases: notice of criticism, rectification order, interview,
 suspension of new number allocation, in Chinese, as one HTML and one PDF file per case.
 
+A notice rests on one basis, with its own figures and chart: secret inspections
+(:class:`InspectionBasis`: outlets inspected, violation rate and its 95% interval) for the four
+inspection measures, or nuisance (:class:`NuisanceBasis`: complaints and confirmed fraud
+numbers per 10,000 users per 30 days against the interview thresholds) for a nuisance interview.
+
 The words of a notice are composed once (:func:`notice_text`) and rendered twice, so the HTML
-and the PDF always say the same thing with the same figures. Rates are fractions in, and
-percentages with one decimal out (:func:`percent`), everywhere. The documents hold an
-enterprise's aggregates only: no subscriber, outlet address or inspector appears in them.
-Nothing here decides whether a case is issued; it only writes up a case already decided.
+and the PDF always say the same thing with the same figures. Inspection rates are fractions in,
+and percentages with one decimal out (:func:`percent`), everywhere; nuisance rates are printed
+with two decimals (:func:`per_10k`). The documents hold an enterprise's aggregates only: no
+subscriber, number, outlet address or inspector appears in them. Nothing here decides whether a
+case is issued; it only writes up a case already decided.
 """
 
 from __future__ import annotations
@@ -19,35 +25,57 @@ from html import escape
 from pathlib import Path
 from typing import Literal, get_args
 
+# reportlab is otherwise kept to `pdf`; the threshold chart's shapes are drawn here until
+# `pdf` offers a chart of values against thresholds.
+from reportlab.graphics.shapes import Drawing, Line, Rect, String
+from reportlab.lib import colors
+
 from mvnoguard.errors import InvalidInput
 from mvnoguard.reports import pdf
 
 __all__ = [
     "CASE_KIND_LABELS",
     "DEFAULT_ISSUER",
+    "INSPECTION_KINDS",
+    "NUISANCE_KINDS",
     "VIOLATION_KIND_LABELS",
     "CaseKind",
+    "InspectionBasis",
     "NoticeData",
     "NoticeText",
+    "NuisanceBasis",
+    "ThresholdBar",
     "chinese_date",
     "html_page",
     "html_table",
     "interval_text",
     "notice_text",
+    "per_10k",
     "percent",
     "rate_chart_svg",
     "render_notice_html",
+    "threshold_axis_top",
+    "threshold_chart_svg",
     "write_notice",
 ]
 
 CaseKind = Literal[
-    "notice_of_criticism", "rectification_order", "interview", "suspend_number_allocation"
+    "notice_of_criticism",
+    "rectification_order",
+    "interview",
+    "suspend_number_allocation",
+    "nuisance_interview",
 ]
+INSPECTION_KINDS: frozenset[str] = frozenset(
+    {"notice_of_criticism", "rectification_order", "interview", "suspend_number_allocation"}
+)
+NUISANCE_KINDS: frozenset[str] = frozenset({"nuisance_interview"})
 CASE_KIND_LABELS: Mapping[str, str] = {
     "notice_of_criticism": "通报批评",
     "rectification_order": "责令整改",
     "interview": "约谈",
     "suspend_number_allocation": "暂停新号码分配",
+    "nuisance_interview": "约谈（投诉及涉诈）",
 }
 # In the order the documents list them (the order of the inspections contract).
 VIOLATION_KIND_LABELS: Mapping[str, str] = {
@@ -62,6 +90,7 @@ VIOLATION_KIND_LABELS: Mapping[str, str] = {
 }
 DEFAULT_ISSUER = "工业和信息化部信息通信管理局"
 _REGULATION = "《电话用户真实身份信息登记规定》（工业和信息化部令第25号）"
+_FRAUD_NOTICE = "《关于防范和打击电信网络诈骗犯罪的通告》"
 # A case id becomes a file name: letters, digits and . _ - only, so it cannot leave the folder.
 _CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -76,19 +105,19 @@ def interval_text(low: float, high: float) -> str:
     return f"{percent(low)}–{percent(high)}"
 
 
+def per_10k(value: float) -> str:
+    """A rate per 10,000 users per 30 days as the documents print it: ``33.871`` -> ``"33.87"``."""
+    return f"{value:.2f}"
+
+
 def chinese_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
 @dataclass(frozen=True, slots=True)
-class NoticeData:
-    """One issued case, with the inspection figures it rests on (rates are fractions)."""
+class InspectionBasis:
+    """The secret-inspection figures a measure rests on (rates are fractions)."""
 
-    case_id: str
-    kind: CaseKind
-    enterprise_code: str
-    enterprise_name: str
-    period: str
     inspected: int
     violations: int
     rate: float
@@ -96,17 +125,8 @@ class NoticeData:
     ci_high: float
     violation_counts: Mapping[str, int]
     registry_violation_rate: float | None
-    issued_on: date
-    deadline: date | None
-    issuer: str = DEFAULT_ISSUER
 
     def __post_init__(self) -> None:
-        if not _CASE_ID.fullmatch(self.case_id):
-            raise InvalidInput(
-                "a case id is 1-100 letters, digits, '.', '_' or '-'", field="case_id"
-            )
-        if self.kind not in get_args(CaseKind):
-            raise InvalidInput(f"unknown case kind {self.kind!r}", field="kind")
         if not 0 <= self.violations <= self.inspected or self.inspected == 0:
             raise InvalidInput(
                 "a notice needs 0 <= violations <= inspected and inspected > 0", field="inspected"
@@ -122,6 +142,84 @@ class NoticeData:
             raise InvalidInput("violation counts cannot be negative", field="violation_counts")
         if self.registry_violation_rate is not None and not 0 <= self.registry_violation_rate <= 1:
             raise InvalidInput("a rate lies in [0, 1]", field="registry_violation_rate")
+
+
+@dataclass(frozen=True, slots=True)
+class NuisanceBasis:
+    """Complaints and confirmed fraud numbers of a period against the enterprise's users.
+
+    Rates and thresholds are per 10,000 users per 30 days: ``count / users * 10,000 * 30 /
+    days``. A threshold of ``None`` was not in force. At least one rate reaches its threshold,
+    or there would be nothing to interview about.
+    """
+
+    users: int
+    days: int
+    complaints: int
+    fraud_numbers: int
+    complaints_per_10k: float
+    fraud_numbers_per_10k: float
+    complaint_threshold: float | None
+    fraud_threshold: float | None
+
+    def __post_init__(self) -> None:
+        if self.users <= 0 or self.days <= 0:
+            raise InvalidInput("a nuisance rate needs users > 0 and days > 0", field="users")
+        if self.complaints < 0 or self.fraud_numbers < 0:
+            raise InvalidInput("counts cannot be negative", field="complaints")
+        for count, rate, name in (
+            (self.complaints, self.complaints_per_10k, "complaints_per_10k"),
+            (self.fraud_numbers, self.fraud_numbers_per_10k, "fraud_numbers_per_10k"),
+        ):
+            expected = count / self.users * 10_000 * 30 / self.days
+            if not math.isclose(rate, expected, rel_tol=1e-9, abs_tol=1e-9):
+                raise InvalidInput(f"{name} is not count per 10,000 users per 30 days", field=name)
+        for threshold, name in (
+            (self.complaint_threshold, "complaint_threshold"),
+            (self.fraud_threshold, "fraud_threshold"),
+        ):
+            if threshold is not None and threshold <= 0:
+                raise InvalidInput("a threshold is above 0", field=name)
+        if not (self.complaints_reach or self.fraud_numbers_reach):
+            raise InvalidInput("no rate reaches its threshold", field="complaint_threshold")
+
+    @property
+    def complaints_reach(self) -> bool:
+        threshold = self.complaint_threshold
+        return threshold is not None and self.complaints_per_10k >= threshold
+
+    @property
+    def fraud_numbers_reach(self) -> bool:
+        threshold = self.fraud_threshold
+        return threshold is not None and self.fraud_numbers_per_10k >= threshold
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeData:
+    """One issued case and the basis it rests on: inspections or nuisance."""
+
+    case_id: str
+    kind: CaseKind
+    enterprise_code: str
+    enterprise_name: str
+    period: str
+    basis: InspectionBasis | NuisanceBasis
+    issued_on: date
+    deadline: date | None
+    issuer: str = DEFAULT_ISSUER
+
+    def __post_init__(self) -> None:
+        if not _CASE_ID.fullmatch(self.case_id):
+            raise InvalidInput(
+                "a case id is 1-100 letters, digits, '.', '_' or '-'", field="case_id"
+            )
+        if self.kind not in get_args(CaseKind):
+            raise InvalidInput(f"unknown case kind {self.kind!r}", field="kind")
+        kinds = INSPECTION_KINDS if isinstance(self.basis, InspectionBasis) else NUISANCE_KINDS
+        if self.kind not in kinds:
+            raise InvalidInput(
+                f"a {self.kind} does not rest on a {type(self.basis).__name__}", field="kind"
+            )
         if self.kind == "rectification_order" and self.deadline is None:
             raise InvalidInput("a rectification order needs a deadline", field="deadline")
         if self.deadline is not None and self.deadline <= self.issued_on:
@@ -129,8 +227,22 @@ class NoticeData:
 
 
 @dataclass(frozen=True, slots=True)
+class ThresholdBar:
+    """One bar of a threshold chart: a rate, the threshold it is judged by, the text shown."""
+
+    label: str
+    value: float
+    threshold: float | None
+    caption: str
+
+
+@dataclass(frozen=True, slots=True)
 class NoticeText:
-    """The words of one notice, in reading order, before any markup."""
+    """The words of one notice, in reading order, before any markup.
+
+    The chart is the basis's own: one rate with its interval for inspections, rates against
+    their thresholds for nuisance.
+    """
 
     title: str
     reference: str
@@ -141,7 +253,8 @@ class NoticeText:
     requirement: tuple[str, ...]
     issuer: str
     dated: str
-    chart: pdf.RateBar = field(repr=False)
+    chart_title: str
+    chart: pdf.RateBar | tuple[ThresholdBar, ...] = field(repr=False)
 
 
 _TITLES: Mapping[str, str] = {
@@ -149,6 +262,7 @@ _TITLES: Mapping[str, str] = {
     "rectification_order": "关于对{name}实名登记违规问题的责令整改通知书",
     "interview": "关于对{name}实名登记违规问题的约谈通知",
     "suspend_number_allocation": "关于对{name}暂停新号码分配的决定",
+    "nuisance_interview": "关于对{name}号码被投诉及涉诈问题的约谈通知",
 }
 
 
@@ -176,6 +290,15 @@ def _requirement(data: NoticeData) -> tuple[str, ...]:
             "接受约谈，说明违规原因，并提交书面整改方案。",
             "特此通知。",
         )
+    if data.kind == "nuisance_interview":
+        when = by or "按通知时间"
+        return (
+            f"经研究，决定约谈你单位主要负责人。请你单位主要负责人{when}到{data.issuer}"
+            "接受约谈，说明号码被投诉和被用于诈骗的原因，并提交书面整改方案：对被投诉和涉诈"
+            "号码及其同一证件名下的号码重新核验身份，排查相关营业网点和代理渠道，"
+            "落实涉诈号码的及时处置。",
+            "特此通知。",
+        )
     then = f"，并{report}" if by else ""
     return (
         f"经研究，决定自{chinese_date(data.issued_on)}起暂停向你单位分配新的移动通信转售码号"
@@ -184,58 +307,129 @@ def _requirement(data: NoticeData) -> tuple[str, ...]:
     )
 
 
+_CHART_TITLE = "暗访检查违规率及95%置信区间"
+_NUISANCE_CHART_TITLE = "投诉率及涉诈号码率（每万户每30天）与约谈阈值"
+
+
 def notice_text(data: NoticeData) -> NoticeText:
     """Compose the notice of ``data``: every sentence the HTML and the PDF show."""
-    name = data.enterprise_name
-    interval = interval_text(data.ci_low, data.ci_high)
+    if isinstance(data.basis, InspectionBasis):
+        findings, figures, rows, chart_title, chart = _inspection_words(data, data.basis)
+    else:
+        findings, figures, rows, chart_title, chart = _nuisance_words(data, data.basis)
+    return NoticeText(
+        title=_TITLES[data.kind].format(name=data.enterprise_name),
+        reference=f"文号：{data.case_id}",
+        addressee=f"{data.enterprise_name}：",
+        findings=findings,
+        figures=figures,
+        violation_rows=rows,
+        requirement=_requirement(data),
+        issuer=data.issuer,
+        dated=chinese_date(data.issued_on),
+        chart_title=chart_title,
+        chart=chart,
+    )
+
+
+_Words = tuple[
+    tuple[str, ...],
+    tuple[tuple[str, str], ...],
+    tuple[tuple[str, str], ...],
+    str,
+    pdf.RateBar | tuple[ThresholdBar, ...],
+]
+
+
+def _inspection_words(data: NoticeData, basis: InspectionBasis) -> _Words:
+    interval = interval_text(basis.ci_low, basis.ci_high)
     findings = [
         f"根据{_REGULATION}和移动通信转售业务试点有关要求，{data.issuer}于{data.period}"
         f"组织对你单位（企业代码 {data.enterprise_code}）营业网点落实电话用户实名登记制度的"
         "情况进行了暗访检查。",
-        f"检查网点 {data.inspected} 个，发现违规 {data.violations} 个，"
-        f"违规率 {percent(data.rate)}（95%置信区间 {interval}）。",
+        f"检查网点 {basis.inspected} 个，发现违规 {basis.violations} 个，"
+        f"违规率 {percent(basis.rate)}（95%置信区间 {interval}）。",
     ]
     counted = [
-        (label, data.violation_counts[kind])
+        (label, basis.violation_counts[kind])
         for kind, label in VIOLATION_KIND_LABELS.items()
-        if data.violation_counts.get(kind, 0) > 0
+        if basis.violation_counts.get(kind, 0) > 0
     ]
     if counted:
         listed = "、".join(f"{label} {count} 个" for label, count in counted)
         findings.append(f"主要违规情形（按网点计，同一网点可能存在多种情形）：{listed}。")
-    if data.registry_violation_rate is not None:
+    if basis.registry_violation_rate is not None:
         findings.append(
-            f"经抽查你单位用户登记信息，登记信息违规率为 {percent(data.registry_violation_rate)}。"
+            f"经抽查你单位用户登记信息，登记信息违规率为 {percent(basis.registry_violation_rate)}。"
         )
     findings.append(
         f"上述问题反映出你单位实名登记制度落实不到位、渠道管理存在明显漏洞，违反了{_REGULATION}"
         "的有关规定。"
     )
     figures = [
-        ("检查网点数", f"{data.inspected}"),
-        ("违规网点数", f"{data.violations}"),
-        ("违规率", percent(data.rate)),
+        ("检查网点数", f"{basis.inspected}"),
+        ("违规网点数", f"{basis.violations}"),
+        ("违规率", percent(basis.rate)),
         ("95%置信区间", interval),
     ]
-    if data.registry_violation_rate is not None:
-        figures.append(("登记信息违规率", percent(data.registry_violation_rate)))
-    return NoticeText(
-        title=_TITLES[data.kind].format(name=name),
-        reference=f"文号：{data.case_id}",
-        addressee=f"{name}：",
-        findings=tuple(findings),
-        figures=tuple(figures),
-        violation_rows=tuple((label, f"{count}") for label, count in counted),
-        requirement=_requirement(data),
-        issuer=data.issuer,
-        dated=chinese_date(data.issued_on),
-        chart=pdf.RateBar(
-            name, data.rate, data.ci_low, data.ci_high, f"{percent(data.rate)}（{interval}）"
-        ),
+    if basis.registry_violation_rate is not None:
+        figures.append(("登记信息违规率", percent(basis.registry_violation_rate)))
+    chart = pdf.RateBar(
+        data.enterprise_name,
+        basis.rate,
+        basis.ci_low,
+        basis.ci_high,
+        f"{percent(basis.rate)}（{interval}）",
     )
+    rows = tuple((label, f"{count}") for label, count in counted)
+    return tuple(findings), tuple(figures), rows, _CHART_TITLE, chart
 
 
-_CHART_TITLE = "暗访检查违规率及95%置信区间"
+def _threshold_text(threshold: float | None) -> str:
+    return "未设定" if threshold is None else per_10k(threshold)
+
+
+def _threshold_bar(label: str, value: float, threshold: float | None) -> ThresholdBar:
+    caption = f"{per_10k(value)}（阈值 {_threshold_text(threshold)}）"
+    return ThresholdBar(label, value, threshold, caption)
+
+
+def _nuisance_words(data: NoticeData, basis: NuisanceBasis) -> _Words:
+    reached = []
+    if basis.complaints_reach:
+        assert basis.complaint_threshold is not None
+        reached.append(f"投诉率达到约谈阈值 {per_10k(basis.complaint_threshold)}")
+    if basis.fraud_numbers_reach:
+        assert basis.fraud_threshold is not None
+        reached.append(f"涉诈号码率达到约谈阈值 {per_10k(basis.fraud_threshold)}")
+    findings = (
+        f"根据{_REGULATION}、{_FRAUD_NOTICE}和移动通信转售业务试点有关要求，{data.issuer}依据"
+        f"涉诈风险号码库和用户投诉数据，对你单位（企业代码 {data.enterprise_code}）{data.period}"
+        "号码被投诉和被认定涉诈的情况进行了统计。",
+        f"统计期 {basis.days} 天内，你单位用户 {basis.users} 户，收到针对你单位号码的投诉 "
+        f"{basis.complaints} 件，经认定的涉诈号码 {basis.fraud_numbers} 个。",
+        f"按每万户每30天折算，投诉率为 {per_10k(basis.complaints_per_10k)}，涉诈号码率为 "
+        f"{per_10k(basis.fraud_numbers_per_10k)}；其中{'，'.join(reached)}。",
+        "上述情况反映出你单位用户实名登记和号码使用管理存在明显漏洞，号码被用于骚扰和诈骗的"
+        f"风险突出，违反了{_REGULATION}的有关规定。",
+    )
+    figures = (
+        ("用户数", f"{basis.users}"),
+        ("统计天数", f"{basis.days}"),
+        ("投诉件数", f"{basis.complaints}"),
+        ("经认定涉诈号码数", f"{basis.fraud_numbers}"),
+        ("投诉率（每万户每30天）", per_10k(basis.complaints_per_10k)),
+        ("投诉率约谈阈值", _threshold_text(basis.complaint_threshold)),
+        ("涉诈号码率（每万户每30天）", per_10k(basis.fraud_numbers_per_10k)),
+        ("涉诈号码率约谈阈值", _threshold_text(basis.fraud_threshold)),
+    )
+    chart = (
+        _threshold_bar("投诉率", basis.complaints_per_10k, basis.complaint_threshold),
+        _threshold_bar("涉诈号码率", basis.fraud_numbers_per_10k, basis.fraud_threshold),
+    )
+    return findings, figures, (), _NUISANCE_CHART_TITLE, chart
+
+
 _SVG_LABEL = 200
 _SVG_PLOT = 360
 _SVG_CAPTION = 170
@@ -280,6 +474,126 @@ def rate_chart_svg(title: str, bars: Sequence[pdf.RateBar]) -> str:
     return "".join(parts)
 
 
+def threshold_axis_top(bars: Sequence[ThresholdBar]) -> float:
+    """The axis end: the largest value or threshold rounded up to 1, 2 or 5 times a power of
+    ten (at least 1), so the threshold marks always sit on the chart."""
+    largest = max(
+        [bar.value for bar in bars] + [bar.threshold for bar in bars if bar.threshold is not None],
+        default=0.0,
+    )
+    top = 1.0
+    while top < largest - 1e-9:
+        for step in (2.0, 2.5, 2.0):  # 1 -> 2 -> 5 -> 10 -> 20 ...
+            top *= step
+            if top >= largest - 1e-9:
+                break
+    return top
+
+
+def threshold_chart_svg(title: str, bars: Sequence[ThresholdBar]) -> str:
+    """Horizontal bars with each one's threshold as a red mark, as one inline SVG element."""
+    top = threshold_axis_top(bars)
+    height = 46 + len(bars) * 22
+    width = _SVG_LABEL + _SVG_PLOT + _SVG_CAPTION
+
+    def x_of(value: float) -> float:
+        return _SVG_LABEL + _SVG_PLOT * min(max(value, 0.0), top) / top
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}" '
+        f'width="{width}" height="{height}" font-family="sans-serif">',
+        f'<text x="0" y="16" font-weight="bold" font-size="14">{escape(title)}</text>',
+    ]
+    for i in range(6):
+        tick = top * i / 5
+        x = x_of(tick)
+        parts.append(
+            f'<line x1="{x:.1f}" y1="24" x2="{x:.1f}" y2="{height - 18}" stroke="#ddd"/>'
+            f'<text x="{x:.1f}" y="{height - 4}" font-size="10" text-anchor="middle">'
+            f"{tick:g}</text>"
+        )
+    for i, bar in enumerate(bars):
+        y = 28 + i * 22
+        parts.append(
+            f'<text x="0" y="{y + 11}" font-size="12">{escape(bar.label)}</text>'
+            f'<rect x="{_SVG_LABEL}" y="{y}" width="{x_of(bar.value) - _SVG_LABEL:.1f}" '
+            f'height="14" fill="#3b6ea5"/>'
+        )
+        if bar.threshold is not None:
+            mark = x_of(bar.threshold)
+            parts.append(
+                f'<path d="M{mark:.1f} {y - 2}v18" stroke="#b03a2e" stroke-width="2" fill="none"/>'
+            )
+        parts.append(
+            f'<text x="{_SVG_LABEL + _SVG_PLOT + 8}" y="{y + 11}" font-size="12">'
+            f"{escape(bar.caption)}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _threshold_chart_pdf(title: str, bars: Sequence[ThresholdBar]) -> pdf.Flowable:
+    """The PDF twin of :func:`threshold_chart_svg` (reportlab shapes, the CJK font)."""
+    pdf.register_cjk_font()
+    width: float = pdf.FRAME_WIDTH
+    label_width, caption_width, pitch, bar_height = 110.0, 130.0, 18.0, 11.0
+    plot = width - label_width - caption_width
+    top = threshold_axis_top(bars)
+    height = 40 + len(bars) * pitch
+    drawing = Drawing(width, height)
+    drawing.add(String(0, height - 12, title, fontName=pdf.CJK_FONT, fontSize=10))
+
+    def x_of(value: float) -> float:
+        return label_width + plot * min(max(value, 0.0), top) / top
+
+    for i in range(6):
+        tick = top * i / 5
+        x = x_of(tick)
+        drawing.add(Line(x, 14, x, height - 20, strokeColor=colors.lightgrey))
+        drawing.add(
+            String(x, 2, f"{tick:g}", fontName=pdf.CJK_FONT, fontSize=7, textAnchor="middle")
+        )
+    for i, bar in enumerate(bars):
+        y = height - 24 - (i + 1) * pitch + (pitch - bar_height) / 2
+        drawing.add(String(0, y + bar_height / 2 - 3, bar.label, fontName=pdf.CJK_FONT, fontSize=8))
+        drawing.add(
+            Rect(
+                label_width,
+                y,
+                x_of(bar.value) - label_width,
+                bar_height,
+                fillColor=colors.HexColor("#3b6ea5"),
+                strokeColor=None,
+            )
+        )
+        if bar.threshold is not None:
+            mark = x_of(bar.threshold)
+            red = colors.HexColor("#b03a2e")
+            drawing.add(Line(mark, y - 2, mark, y + bar_height + 2, strokeColor=red, strokeWidth=2))
+        drawing.add(
+            String(
+                width - caption_width + 6,
+                y + bar_height / 2 - 3,
+                bar.caption,
+                fontName=pdf.CJK_FONT,
+                fontSize=8,
+            )
+        )
+    return drawing
+
+
+def _chart_svg(words: NoticeText) -> str:
+    if isinstance(words.chart, pdf.RateBar):
+        return rate_chart_svg(words.chart_title, [words.chart])
+    return threshold_chart_svg(words.chart_title, words.chart)
+
+
+def _chart_pdf(words: NoticeText) -> list[pdf.Flowable]:
+    if isinstance(words.chart, pdf.RateBar):
+        return list(pdf.rate_charts(words.chart_title, [words.chart]))
+    return [_threshold_chart_pdf(words.chart_title, words.chart)]
+
+
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join(
@@ -318,7 +632,7 @@ def _notice_html(words: NoticeText) -> str:
     if words.violation_rows:
         parts.append(html_table(["违规情形", "违规网点数"], words.violation_rows))
     parts += [
-        rate_chart_svg(_CHART_TITLE, [words.chart]),
+        _chart_svg(words),
         *(f'<p class="body">{escape(line)}</p>' for line in words.requirement),
         f'<p class="sign">{escape(words.issuer)}<br>{escape(words.dated)}</p>',
     ]
@@ -343,7 +657,7 @@ def _notice_story(words: NoticeText) -> list[pdf.Flowable]:
         ]
     story += [
         pdf.Spacer(1, 10),
-        *pdf.rate_charts(_CHART_TITLE, [words.chart]),
+        *_chart_pdf(words),
         pdf.Spacer(1, 6),
         *(pdf.paragraph(line, styles.body) for line in words.requirement),
         pdf.Spacer(1, 16),

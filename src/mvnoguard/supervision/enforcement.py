@@ -1,11 +1,22 @@
-"""Enforcement cases: proposed from measured violation rates, issued by the regulator, closed.
+"""Enforcement cases: proposed from measured rates, issued by the regulator, closed.
 
-Thresholds come from the policy in force at the end of the period. A measure is proposed when
-an enterprise's Wilson 95% lower bound reaches the measure's threshold and enough outlets were
-inspected, so no enterprise is punished for a rate the numbers cannot support. Proposing again
-for the same period adds nothing. Issuing writes the Chinese notice (HTML and PDF) under
-``HOME/reports/notices/``; a rectification order gets its deadline, and is closed when a
-re-inspection after issue finds every outlet passing. Overdue rectifications surface in lists.
+Thresholds come from the policy in force at the end of the period. Cases rest on one of two
+bases:
+
+* inspections: a measure is proposed when an enterprise's Wilson 95% lower bound reaches the
+  measure's threshold and enough outlets were inspected, so no enterprise is punished for a
+  rate the numbers cannot support;
+* nuisance: a ``nuisance_interview`` is proposed when an enterprise with enough users reaches
+  the complaint or the confirmed-fraud threshold, per 10,000 users per 30 days
+  (:mod:`~mvnoguard.supervision.nuisance_rates`). Its own kind keeps it apart from an
+  inspection-based ``interview`` of the same period. The case row has no columns for these
+  figures: its reason states them in words, and issuing measures them again (refusing when
+  the period's figures no longer reach a threshold).
+
+Proposing again for the same period adds nothing. Issuing writes the Chinese notice (HTML and
+PDF) under ``HOME/reports/notices/``; a rectification order gets its deadline, and is closed
+when a re-inspection after issue finds every outlet passing. Overdue rectifications surface in
+lists.
 """
 
 from __future__ import annotations
@@ -26,9 +37,10 @@ from mvnoguard.domain.policy import Policy, RuleSet
 from mvnoguard.errors import NotFound, RuleViolation
 from mvnoguard.registry.catalog import get_enterprise
 from mvnoguard.reports.notices import CaseKind as NoticeKind
-from mvnoguard.reports.notices import NoticeData, write_notice
+from mvnoguard.reports.notices import InspectionBasis, NoticeData, NuisanceBasis, write_notice
 from mvnoguard.storage import audit_log
 from mvnoguard.storage.models import EnforcementCase, Enterprise, Inspection
+from mvnoguard.supervision.nuisance_rates import NuisanceRate, nuisance_rates
 from mvnoguard.supervision.periods import Period
 from mvnoguard.supervision.violation_rates import violation_rates
 
@@ -38,6 +50,17 @@ class CaseKind(StrEnum):
     NOTICE_OF_CRITICISM = "notice_of_criticism"
     INTERVIEW = "interview"
     SUSPEND_NUMBER_ALLOCATION = "suspend_number_allocation"
+    # An interview called for by complaints and confirmed fraud numbers, not by inspections.
+    NUISANCE_INTERVIEW = "nuisance_interview"
+
+
+class CaseBasis(StrEnum):
+    INSPECTION = "inspection"
+    NUISANCE = "nuisance"
+
+
+def basis_of(kind: str) -> CaseBasis:
+    return CaseBasis.NUISANCE if kind == CaseKind.NUISANCE_INTERVIEW.value else CaseBasis.INSPECTION
 
 
 class CaseStatus(StrEnum):
@@ -57,10 +80,41 @@ def _thresholds(rules: RuleSet) -> list[tuple[CaseKind, float]]:
 
 
 def propose_cases(
-    session: Session, policy: Policy, period: Period, *, at: datetime, actor: str
+    session: Session,
+    policy: Policy,
+    period: Period,
+    *,
+    at: datetime,
+    actor: str,
+    registry_users: Mapping[str, int] | None = None,
 ) -> list[EnforcementCase]:
-    """Propose every measure the period's inspection rates call for; returns the new ones."""
+    """Propose every measure the period's inspection and nuisance rates call for; returns the
+    new ones. ``registry_users`` adds the imported registry's users to the store's."""
     rules = policy.at(period.end - timedelta(days=1))
+    created = _propose_from_inspections(session, rules, period, at=at, actor=actor)
+    for row in nuisance_rates(session, period, registry_users=registry_users):
+        reason = nuisance_reason(row, rules)
+        if reason is None:
+            continue
+        enterprise = get_enterprise(session, row.enterprise_code)
+        case = _add_case(
+            session,
+            enterprise,
+            CaseKind.NUISANCE_INTERVIEW,
+            period,
+            reason=reason,
+            figures=(0, 0, 0.0, 0.0),
+            at=at,
+            actor=actor,
+        )
+        if case is not None:
+            created.append(case)
+    return created
+
+
+def _propose_from_inspections(
+    session: Session, rules: RuleSet, period: Period, *, at: datetime, actor: str
+) -> list[EnforcementCase]:
     minimum = rules.min_inspections_for_action or 1
     created: list[EnforcementCase] = []
     for row in violation_rates(session, period).enterprises:
@@ -71,41 +125,102 @@ def propose_cases(
         for kind, threshold in _thresholds(rules):
             if rate.ci_low < threshold:
                 continue
-            exists = session.scalar(
-                select(EnforcementCase.id).where(
-                    EnforcementCase.enterprise_id == enterprise.id,
-                    EnforcementCase.kind == kind.value,
-                    EnforcementCase.period == period.label,
-                )
-            )
-            if exists is not None:
-                continue
-            case = EnforcementCase(
-                enterprise_id=enterprise.id,
-                kind=kind.value,
-                period=period.label,
-                status=CaseStatus.PROPOSED.value,
+            case = _add_case(
+                session,
+                enterprise,
+                kind,
+                period,
                 reason=(
                     f"{rate.violations} of {rate.inspected} inspected outlets in violation; "
                     f"95% lower bound {rate.ci_low:.1%} reaches the {threshold:.0%} threshold"
                 ),
-                inspected=rate.inspected,
-                violations=rate.violations,
-                ci_low=rate.ci_low,
-                ci_high=rate.ci_high,
-                proposed_at=at,
-            )
-            session.add(case)
-            session.flush()
-            audit_log.append(
-                session,
+                figures=(rate.inspected, rate.violations, rate.ci_low, rate.ci_high),
+                at=at,
                 actor=actor,
-                action="case.propose",
-                subject=f"case:{case.id}",
-                detail=f"{enterprise.code} {kind.value} {period.label}",
             )
-            created.append(case)
+            if case is not None:
+                created.append(case)
     return created
+
+
+def _add_case(
+    session: Session,
+    enterprise: Enterprise,
+    kind: CaseKind,
+    period: Period,
+    *,
+    reason: str,
+    figures: tuple[int, int, float, float],
+    at: datetime,
+    actor: str,
+) -> EnforcementCase | None:
+    """A proposed case, unless one of this enterprise, kind and period exists already."""
+    exists = session.scalar(
+        select(EnforcementCase.id).where(
+            EnforcementCase.enterprise_id == enterprise.id,
+            EnforcementCase.kind == kind.value,
+            EnforcementCase.period == period.label,
+        )
+    )
+    if exists is not None:
+        return None
+    inspected, violations, ci_low, ci_high = figures
+    case = EnforcementCase(
+        enterprise_id=enterprise.id,
+        kind=kind.value,
+        period=period.label,
+        status=CaseStatus.PROPOSED.value,
+        reason=reason,
+        inspected=inspected,
+        violations=violations,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        proposed_at=at,
+    )
+    session.add(case)
+    session.flush()
+    audit_log.append(
+        session,
+        actor=actor,
+        action="case.propose",
+        subject=f"case:{case.id}",
+        detail=f"{enterprise.code} {kind.value} {period.label}",
+    )
+    return case
+
+
+def _nuisance_thresholds(rules: RuleSet) -> tuple[float | None, float | None]:
+    return rules.complaint_interview_per_10k, rules.fraud_interview_per_10k
+
+
+def nuisance_reason(row: NuisanceRate, rules: RuleSet) -> str | None:
+    """Why ``row`` calls for a nuisance interview under ``rules``, in plain words with the
+    figures; ``None`` when it does not (too few users, or no threshold reached)."""
+    complaint_threshold, fraud_threshold = _nuisance_thresholds(rules)
+    complaints, fraud = row.complaints_per_10k_per_30d, row.fraud_numbers_per_10k_per_30d
+    if complaints is None or fraud is None or row.users < (rules.min_users_for_rate_action or 1):
+        return None
+
+    def judged(rate: float, threshold: float | None) -> str:
+        if threshold is None:
+            return "no threshold in force"
+        verb = "reaches" if rate >= threshold else "is below"
+        return f"{verb} the {threshold:g} threshold"
+
+    reached = [
+        rate >= threshold
+        for rate, threshold in ((complaints, complaint_threshold), (fraud, fraud_threshold))
+        if threshold is not None
+    ]
+    if not any(reached):
+        return None
+    return (
+        f"{row.users} users in {row.period} ({row.days} days); "
+        f"{row.complaints} complaints: {complaints:.2f} per 10,000 users per 30 days, "
+        f"{judged(complaints, complaint_threshold)}; "
+        f"{row.fraud_numbers} confirmed fraud numbers: {fraud:.2f} per 10,000 users per 30 days, "
+        f"{judged(fraud, fraud_threshold)}"
+    )
 
 
 def _case(session: Session, case_id: int) -> EnforcementCase:
@@ -117,29 +232,75 @@ def _case(session: Session, case_id: int) -> EnforcementCase:
 
 def _notice_data(
     session: Session,
+    policy: Policy,
     case: EnforcementCase,
     period: Period,
     issued: date,
+    *,
     registry_rate: float | None,
+    registry_users: Mapping[str, int] | None,
 ) -> NoticeData:
-    rates = violation_rates(session, period)
-    row = next((r for r in rates.enterprises if r.enterprise_code == case.enterprise.code), None)
-    counts = row.violation_counts if row else {}
+    basis: InspectionBasis | NuisanceBasis
+    if basis_of(case.kind) is CaseBasis.NUISANCE:
+        basis = _nuisance_basis(session, policy, case, period, registry_users)
+    else:
+        rates = violation_rates(session, period)
+        code = case.enterprise.code
+        row = next((r for r in rates.enterprises if r.enterprise_code == code), None)
+        basis = InspectionBasis(
+            inspected=case.inspected,
+            violations=case.violations,
+            rate=case.violations / case.inspected if case.inspected else 0.0,
+            ci_low=case.ci_low,
+            ci_high=case.ci_high,
+            violation_counts=row.violation_counts if row else {},
+            registry_violation_rate=registry_rate,
+        )
     return NoticeData(
         case_id=f"case-{case.id:05d}",
         kind=cast(NoticeKind, case.kind),
         enterprise_code=case.enterprise.code,
         enterprise_name=case.enterprise.name,
         period=period.chinese,
-        inspected=case.inspected,
-        violations=case.violations,
-        rate=case.violations / case.inspected if case.inspected else 0.0,
-        ci_low=case.ci_low,
-        ci_high=case.ci_high,
-        violation_counts=counts,
-        registry_violation_rate=registry_rate,
+        basis=basis,
         issued_on=issued,
         deadline=case.deadline,
+    )
+
+
+def _nuisance_basis(
+    session: Session,
+    policy: Policy,
+    case: EnforcementCase,
+    period: Period,
+    registry_users: Mapping[str, int] | None,
+) -> NuisanceBasis:
+    """The period's nuisance figures as measured now; refused when they no longer call for
+    the interview (users imported since, a threshold changed), rather than a notice that
+    contradicts itself."""
+    rules = policy.at(period.end - timedelta(days=1))
+    row = next(
+        r
+        for r in nuisance_rates(session, period, registry_users=registry_users)
+        if r.enterprise_code == case.enterprise.code
+    )
+    complaints, fraud = row.complaints_per_10k_per_30d, row.fraud_numbers_per_10k_per_30d
+    if nuisance_reason(row, rules) is None or complaints is None or fraud is None:
+        raise RuleViolation(
+            f"case {case.id}: the {period.label} figures of {row.enterprise_code} no longer "
+            "reach a nuisance threshold; close the case instead",
+            code="case_unsupported",
+        )
+    complaint_threshold, fraud_threshold = _nuisance_thresholds(rules)
+    return NuisanceBasis(
+        users=row.users,
+        days=row.days,
+        complaints=row.complaints,
+        fraud_numbers=row.fraud_numbers,
+        complaints_per_10k=complaints,
+        fraud_numbers_per_10k=fraud,
+        complaint_threshold=complaint_threshold,
+        fraud_threshold=fraud_threshold,
     )
 
 
@@ -152,8 +313,13 @@ def issue_case(
     notices_dir: Path,
     actor: str,
     registry_rates: Mapping[str, float | None] | None = None,
+    registry_users: Mapping[str, int] | None = None,
 ) -> EnforcementCase:
-    """Issue a proposed case: fix its deadline and write its notice (HTML and PDF)."""
+    """Issue a proposed case: fix its deadline and write its notice (HTML and PDF).
+
+    ``registry_rates`` (registry-audit violation rates) go into inspection notices;
+    ``registry_users`` (users of the imported registry) into the users of nuisance notices.
+    """
     from mvnoguard.supervision.periods import parse_period
 
     at = as_aware(at)
@@ -169,10 +335,12 @@ def issue_case(
     _html, pdf = write_notice(
         _notice_data(
             session,
+            policy,
             case,
             parse_period(case.period),
             issued,
-            (registry_rates or {}).get(case.enterprise.code),
+            registry_rate=(registry_rates or {}).get(case.enterprise.code),
+            registry_users=registry_users,
         ),
         notices_dir,
     )
@@ -237,17 +405,20 @@ class CaseView:
 
     def to_json(self) -> dict[str, Any]:
         c = self.case
+        inspection = basis_of(c.kind) is CaseBasis.INSPECTION
         return {
             "case_id": c.id,
             "enterprise_code": c.enterprise.code,
             "kind": c.kind,
+            "basis": basis_of(c.kind).value,
             "period": c.period,
             "status": c.status,
             "reason": c.reason,
-            "inspected": c.inspected,
-            "violations": c.violations,
-            "ci_low": c.ci_low,
-            "ci_high": c.ci_high,
+            # A nuisance case rests on no inspection: its figures are in the reason.
+            "inspected": c.inspected if inspection else None,
+            "violations": c.violations if inspection else None,
+            "ci_low": c.ci_low if inspection else None,
+            "ci_high": c.ci_high if inspection else None,
             "issued_at": c.issued_at.isoformat() if c.issued_at else None,
             "deadline": c.deadline.isoformat() if c.deadline else None,
             "overdue": self.overdue,

@@ -1,12 +1,13 @@
 """Violation rates from secret inspections: per enterprise and overall, with Wilson intervals,
 tiers that never rank apart two enterprises whose intervals overlap, and the trend against the
-previous period.
+previous period. Nuisance rates (complaints and confirmed fraud numbers per 10,000 users) can
+be set beside them with :meth:`ViolationRates.attach_nuisance`, so one answer shows both.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from mvnoguard.domain.inspections import InspectionOutcome
 from mvnoguard.supervision.inspection_records import inspections_between
 from mvnoguard.supervision.intervals import Rate, rate_of, tiers, trend
+from mvnoguard.supervision.nuisance_rates import NuisanceRate
 from mvnoguard.supervision.periods import Period
 
 OVERALL = "all"
@@ -30,6 +32,7 @@ class EnterpriseRate:
     previous: Rate | None = None
     trend: str = "new"
     registry_violation_rate: float | None = None  # from the latest registry audit, if any
+    nuisance: NuisanceRate | None = None  # complaints and fraud numbers, once attached
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -44,6 +47,7 @@ class EnterpriseRate:
             "violation_kinds": dict(sorted(self.violation_counts.items())),
             "trend": self.trend,
             "registry_violation_rate": self.registry_violation_rate,
+            "nuisance": _nuisance_json(self.nuisance),
         }
         if self.previous is not None:
             body["previous"] = {
@@ -56,11 +60,30 @@ class EnterpriseRate:
         return body
 
 
+def _nuisance_json(rate: NuisanceRate | None) -> dict[str, Any] | None:
+    if rate is None:
+        return None
+    body = rate.to_json()
+    del body["enterprise_code"]  # the row it sits in names the enterprise already
+    return body
+
+
 @dataclass
 class ViolationRates:
     period: str | None
     enterprises: list[EnterpriseRate]
     overall: EnterpriseRate
+    # Nuisance of enterprises not inspected in the period (only once nuisance is attached).
+    uninspected: list[NuisanceRate] = field(default_factory=list)
+
+    def attach_nuisance(self, rates: Sequence[NuisanceRate], overall: NuisanceRate) -> None:
+        """Set each enterprise's nuisance figures beside its inspection rate, and the market's
+        beside the overall rate; enterprises with no inspection go to ``uninspected``."""
+        by_code = {rate.enterprise_code: rate for rate in rates}
+        for row in self.enterprises:
+            row.nuisance = by_code.pop(row.enterprise_code, None)
+        self.overall.nuisance = overall
+        self.uninspected = sorted(by_code.values(), key=lambda r: r.enterprise_code)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +91,14 @@ class ViolationRates:
             "confidence": 0.95,
             "enterprises": [e.to_json() for e in self.enterprises],
             "overall": self.overall.to_json(),
+            "uninspected": [
+                {
+                    "enterprise_code": rate.enterprise_code,
+                    "enterprise_name": rate.enterprise_name,
+                    "nuisance": _nuisance_json(rate),
+                }
+                for rate in self.uninspected
+            ],
         }
 
 

@@ -98,11 +98,7 @@ class DisputeOut(BaseModel):
     responses=error_responses(413, 422, 429),
 )
 async def request_code(
-    body: IdentityIn,
-    request: Request,
-    runtime: RuntimeDep,
-    sender: SenderDep,
-    client: ClientDep,
+    body: IdentityIn, request: Request, sender: SenderDep, client: ClientDep
 ) -> dict[str, Any]:
     """Send a check code to the number if it is the citizen's; the answer never says whether."""
     await in_connection(request, partial(_request_code, body=body, sender=sender, client=client))

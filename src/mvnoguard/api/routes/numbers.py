@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from mvnoguard.api.deps import PrincipalDep, RuntimeDep, in_connection
+from mvnoguard.api.deps import PrincipalDep, in_connection
 from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
 from mvnoguard.domain.access import Principal
 from mvnoguard.domain.calendar import utc_now
@@ -34,11 +34,11 @@ class ReputationOut(BaseModel):
 @router.get("/{msisdn}/reputation", response_model=ReputationOut)
 async def number_reputation(
     request: Request,
-    runtime: RuntimeDep,
     principal: PrincipalDep,
     msisdn: str = Path(max_length=32, examples=["+8617012345678"]),
 ) -> dict[str, Any]:
     """Risk level, categories and counts of a number; every role may ask."""
+    runtime: Runtime = request.app.state.runtime  # the hot path: one dependency fewer
     look_up = partial(_reputation, principal=principal, msisdn=msisdn)
     if runtime.database.engine.dialect.name == "sqlite":
         # One indexed read of a local file (WAL readers never wait for writers) costs less
