@@ -51,6 +51,10 @@ __all__ = [
 
 EngineName = Literal["duckdb", "spark"]
 
+# DuckDB's own default is 80% of the machine's memory; a pipeline over 100 million records
+# would take it. Past this it spills to its temporary folder instead (None: DuckDB's default).
+DEFAULT_MEMORY_LIMIT = "6GB"
+
 SPARK_CONF: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.shuffle.partitions": "4",
@@ -120,10 +124,13 @@ class DuckDBEngine:
 
     dialect = "duckdb"
 
-    def __init__(self, *, memory_limit: str | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self, *, memory_limit: str | None = DEFAULT_MEMORY_LIMIT, threads: int | None = None
+    ) -> None:
         self._spill = Path(tempfile.mkdtemp(prefix="mvnoguard-duckdb-"))
         config: dict[str, str | bool | int | float | list[str]] = {
-            "temp_directory": str(self._spill)
+            "temp_directory": str(self._spill),
+            "enable_progress_bar": False,  # the CLI draws its own
         }
         if memory_limit is not None:
             config["memory_limit"] = memory_limit
