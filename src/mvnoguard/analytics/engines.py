@@ -130,7 +130,6 @@ class DuckDBEngine:
         self._spill = Path(tempfile.mkdtemp(prefix="mvnoguard-duckdb-"))
         config: dict[str, str | bool | int | float | list[str]] = {
             "temp_directory": str(self._spill),
-            "enable_progress_bar": False,  # the CLI draws its own
         }
         if memory_limit is not None:
             config["memory_limit"] = memory_limit
@@ -138,6 +137,7 @@ class DuckDBEngine:
             config["threads"] = threads
         try:
             self._con = duckdb.connect(":memory:", config=config)
+            self._con.execute("SET enable_progress_bar = false")  # the CLI draws its own
         except duckdb.Error as exc:
             shutil.rmtree(self._spill, ignore_errors=True)
             raise ConfigurationError(f"cannot start DuckDB: {redact(str(exc))}") from exc
