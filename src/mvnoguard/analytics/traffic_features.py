@@ -102,9 +102,7 @@ _CALLEE_COUNTS = ("callees", "strangers", "strangers_called_back", "repeat_calle
 _FIRST_CONTACTS = ("new_counterpart", "new_callee", "new_reciprocal_callee", "new_repeat_callee")
 _MESSAGE_SUMS = ("messages_out", "messages_in", "message_recipients", "message_strangers")
 
-DAILY_COLUMNS: tuple[str, ...] = (
-    "msisdn",
-    "day",
+_DAILY_COUNTS = (
     *_CALL_SUMS,
     *_CALLEE_COUNTS,
     "most_calls_to_one",
@@ -114,14 +112,12 @@ DAILY_COLUMNS: tuple[str, ...] = (
     "imeis",
     *_MESSAGE_SUMS,
     "spam_messages_out",
-    "spam_score_max",
 )
+
+DAILY_COLUMNS: tuple[str, ...] = ("msisdn", "day", *_DAILY_COUNTS, "spam_score_max")
 """The ``daily`` table's columns, in order."""
 
-NUMBER_COLUMNS: tuple[str, ...] = (
-    "msisdn",
-    "first_day",
-    "last_day",
+_NUMBER_COUNTS = (
     "active_days",
     *_CALL_SUMS,
     "counterparts",
@@ -136,6 +132,13 @@ NUMBER_COLUMNS: tuple[str, ...] = (
     *_MESSAGE_SUMS,
     "spam_messages_out",
     "complaints",
+)
+
+NUMBER_COLUMNS: tuple[str, ...] = (
+    "msisdn",
+    "first_day",
+    "last_day",
+    *_NUMBER_COUNTS,
     "spam_score_max",
     "complaint_category",
     "activated_at",
@@ -329,21 +332,10 @@ def daily_expression(tables: TrafficTables, handsets: Table) -> Table:
     calls = calls.left_join(handsets, ["msisdn", "day"]).select(*calls.columns, "cells", "imeis")
     messages = _message_days(tables.messages, tables.content_scores)
     both = calls.outer_join(messages, ["msisdn", "day"])
-    counts = (
-        *_CALL_SUMS,
-        *_CALLEE_COUNTS,
-        "most_calls_to_one",
-        "most_unreturned_calls_to_one",
-        *(f"{name}s" for name in _FIRST_CONTACTS),
-        "cells",
-        "imeis",
-        *_MESSAGE_SUMS,
-        "spam_messages_out",
-    )
     return both.select(
         msisdn=ibis.coalesce(both.msisdn, both.msisdn_right),
         day=ibis.coalesce(both.day, both.day_right),
-        **{name: _whole(both[name]) for name in counts},
+        **{name: _whole(both[name]) for name in _DAILY_COUNTS},
         spam_score_max=both.spam_score_max.cast("float64"),
     )
 
@@ -415,27 +407,11 @@ def numbers_expression(daily: Table, handsets: Table, tables: TrafficTables) -> 
         .left_join(complaints, totals.msisdn == complaints.reported_number)
         .left_join(activations, totals.msisdn == activations.msisdn)
     )
-    counts = (
-        "active_days",
-        *_CALL_SUMS,
-        "counterparts",
-        "callees",
-        "reciprocal_callees",
-        "strangers",
-        "strangers_called_back",
-        "repeat_callees",
-        "cells",
-        "imeis",
-        "imei_sharing",
-        *_MESSAGE_SUMS,
-        "spam_messages_out",
-        "complaints",
-    )
     return j.select(
         msisdn=totals.msisdn,
         first_day=j.first_day,
         last_day=j.last_day,
-        **{name: _whole(j[name]) for name in counts},
+        **{name: _whole(j[name]) for name in _NUMBER_COUNTS},
         spam_score_max=j.spam_score_max.cast("float64"),
         complaint_category=j.complaint_category,
         activated_at=j.activated_at,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from mvnoguard.errors import ConfigurationError
+from mvnoguard.policy import section_values
 
 if TYPE_CHECKING:
     from mvnoguard.domain.policy import Policy
@@ -65,14 +66,7 @@ class DetectionSettings:
 
     @classmethod
     def from_policy(cls, policy: Policy) -> DetectionSettings:
-        raw = policy.section("detection")
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(raw) - set(known))
-        if unknown:
-            raise ConfigurationError(
-                f"policy [detection]: unknown setting(s) {', '.join(unknown)}; "
-                f"known: {', '.join(known)}"
-            )
+        raw = section_values(policy, "detection", (f.name for f in fields(cls)))
         values: dict[str, Any] = {}
         for name, value in raw.items():
             default = getattr(cls(), name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 from mvnoguard.domain.policy import RULE_NAMES, SECTION_NAMES, Policy, RuleVersion
 from mvnoguard.errors import ConfigurationError
 
-__all__ = ["default_policy_text", "load_policy", "parse_policy"]
+__all__ = ["default_policy_text", "load_policy", "parse_policy", "section_values"]
 
 
 def default_policy_text() -> str:
@@ -61,3 +62,17 @@ def load_policy(path: Path | None = None) -> Policy:
     except OSError as exc:
         raise ConfigurationError(f"cannot read policy file {path}: {exc.strerror}") from exc
     return parse_policy(text, source=str(path))
+
+
+def section_values(policy: Policy, name: str, known: Iterable[str]) -> dict[str, Any]:
+    """The ``[name]`` settings table of ``policy``; a key outside ``known`` is refused, so a
+    typo in the policy file fails loudly instead of leaving a default silently in force."""
+    raw = policy.section(name)
+    allowed = sorted(known)
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise ConfigurationError(
+            f"policy [{name}]: unknown setting(s) {', '.join(unknown)}; "
+            f"known: {', '.join(allowed)}"
+        )
+    return raw
