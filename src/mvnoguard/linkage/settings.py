@@ -11,6 +11,7 @@ from typing import Any
 
 from mvnoguard.domain.policy import Policy
 from mvnoguard.errors import ConfigurationError
+from mvnoguard.policy import section_values
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +62,6 @@ def linkage_settings(policy: Policy) -> LinkageSettings:
 
 
 def _read(policy: Policy) -> LinkageSettings:
-    raw = policy.section("linkage")
-    known = {f.name for f in fields(LinkageSettings)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigurationError(
-            f"policy [linkage]: unknown setting(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(known))}"
-        )
+    raw = section_values(policy, "linkage", (f.name for f in fields(LinkageSettings)))
     values: dict[str, Any] = {name: _checked(name, value) for name, value in raw.items()}
     return LinkageSettings(**values)

@@ -72,7 +72,6 @@ def section_values(policy: Policy, name: str, known: Iterable[str]) -> dict[str,
     unknown = sorted(set(raw) - set(allowed))
     if unknown:
         raise ConfigurationError(
-            f"policy [{name}]: unknown setting(s) {', '.join(unknown)}; "
-            f"known: {', '.join(allowed)}"
+            f"policy [{name}]: unknown setting(s) {', '.join(unknown)}; known: {', '.join(allowed)}"
         )
     return raw
