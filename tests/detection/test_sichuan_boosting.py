@@ -54,3 +54,5 @@ def test_texts_round_trip_exactly(
     np.testing.assert_array_equal(rebuilt.score(design), ensemble.score(design))
     with pytest.raises(KeyError):
         sb.BoosterEnsemble.from_texts(ensemble.texts(), 4)
+    with pytest.raises(ValueError):
+        sb.BoosterEnsemble.from_texts(ensemble.texts(), 0)

@@ -87,7 +87,10 @@ class BoosterEnsemble:
 
     @classmethod
     def from_texts(cls, texts: Mapping[str, str], size: int) -> BoosterEnsemble:
-        """Rebuild from :meth:`texts`; raises ``KeyError`` when a member is missing."""
+        """Rebuild from :meth:`texts`; ``KeyError`` when a member is missing, ``ValueError``
+        when ``size`` is below one."""
+        if size < 1:
+            raise ValueError(f"an ensemble needs at least one booster, not {size}")
         return cls(tuple(lgb.Booster(model_str=texts[name]) for name in text_names(size)))
 
 
