@@ -112,6 +112,14 @@ def test_paging_never_returns_a_change_twice(market: Database, policy: Policy) -
     assert seen == sorted(seen)
 
 
+def test_a_cursor_past_any_feed_id_gives_an_empty_page(market: Database, policy: Policy) -> None:
+    with market.transaction() as session:
+        risk.push(session, E01, fraud("17090000010", 0.3), now=NOW, policy=policy)
+        far = 2**62  # past PostgreSQL's integer ids: an empty page, not a database error
+        page = risk.changes(session, E02, since=far, limit=10)
+    assert (page.items, page.next_cursor) == ([], far)
+
+
 def test_two_enterprises_corroborate_a_report(market: Database, policy: Policy) -> None:
     with market.transaction() as session:
         risk.push(session, E02, fraud(B_E01), now=NOW, policy=policy)

@@ -417,6 +417,9 @@ def push(
     return _entry(row, principal)
 
 
+_LAST_FEED_ID = 2**31 - 1
+
+
 def changes(session: Session, principal: Principal, *, since: int, limit: int) -> ChangePage:
     """The feed after cursor ``since`` (0: from the start), oldest first."""
     require_role(principal, REPORTERS, "read the risk-number feed")
@@ -424,6 +427,8 @@ def changes(session: Session, principal: Principal, *, since: int, limit: int) -
         raise InvalidInput("since must be a cursor of 0 or more", code="bad_cursor", field="since")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be from 1 to {MAX_PAGE}", code="bad_limit", field="limit")
+    if since >= _LAST_FEED_ID:  # feed ids are 32-bit integers: nothing lies beyond
+        return ChangePage([], since)
     rows = session.scalars(
         select(RiskChange).where(RiskChange.id > since).order_by(RiskChange.id).limit(limit)
     ).all()
