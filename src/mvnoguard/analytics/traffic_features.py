@@ -192,35 +192,27 @@ def _whole(value: ibis.expr.types.NumericValue) -> ibis.expr.types.IntegerValue:
     return value.fill_null(0).cast("decimal(38, 0)").cast("int64")
 
 
-def _count(condition: ibis.expr.types.BooleanValue) -> ibis.expr.types.IntegerValue:
-    return condition.ifelse(1, 0).sum()
+def _count(table: Table, condition: ibis.expr.types.BooleanValue) -> ibis.expr.types.IntegerValue:
+    """Rows of ``table`` meeting ``condition``: ``COUNT(*) FILTER`` on DuckDB, measurably
+    cheaper than summing 0/1 flags (which DuckDB accumulates in 128-bit integers)."""
+    return table.count(where=condition)
 
 
 def _pair_days(calls: Table) -> Table:
     """Calls grouped per (number, counterpart, Beijing day)."""
     local = calls.start_time + ibis.interval(hours=8)
-    hour = local.hour()
-    out = calls.direction == "out"
     rows = calls.select(
-        "msisdn",
-        "other_party",
-        day=local.date(),
-        out=out.ifelse(1, 0),
-        inbound=(calls.direction == "in").ifelse(1, 0),
-        answered=(out & (calls.duration_s > 0)).ifelse(1, 0),
-        unanswered=(out & (calls.duration_s == 0)).ifelse(1, 0),
-        short=(out & (calls.duration_s > 0) & (calls.duration_s <= SHORT_CALL_S)).ifelse(1, 0),
-        talk=out.ifelse(calls.duration_s.cast("int64"), 0),
-        night=(out & ((hour >= NIGHT_FROM) | (hour < NIGHT_UNTIL))).ifelse(1, 0),
+        "msisdn", "other_party", "direction", "duration_s", day=local.date(), hour=local.hour()
     )
+    out = rows.direction == "out"
     return rows.group_by(["msisdn", "other_party", "day"]).aggregate(
-        calls_out=rows.out.sum(),
-        calls_in=rows.inbound.sum(),
-        answered_out=rows.answered.sum(),
-        unanswered_out=rows.unanswered.sum(),
-        short_out=rows.short.sum(),
-        talk_s_out=rows.talk.sum(),
-        night_out=rows.night.sum(),
+        calls_out=_count(rows, out),
+        calls_in=_count(rows, rows.direction == "in"),
+        answered_out=_count(rows, out & (rows.duration_s > 0)),
+        unanswered_out=_count(rows, out & (rows.duration_s == 0)),
+        short_out=_count(rows, out & (rows.duration_s > 0) & (rows.duration_s <= SHORT_CALL_S)),
+        talk_s_out=out.ifelse(rows.duration_s.cast("int64"), 0).sum(),
+        night_out=_count(rows, out & ((rows.hour >= NIGHT_FROM) | (rows.hour < NIGHT_UNTIL))),
     )
 
 
@@ -247,17 +239,17 @@ def _judged_pair_days(pair_days: Table, pairs: Table) -> Table:
         "other_party",
         "day",
         *_CALL_SUMS,
-        callee=called.ifelse(1, 0),
-        caller=(j.calls_in > 0).ifelse(1, 0),
-        stranger=stranger.ifelse(1, 0),
-        stranger_called_back=(stranger & j.last_in_day.notnull()).ifelse(1, 0),
-        repeat_callee=(called & (j.last_out_day > j.first_out_day)).ifelse(1, 0),
+        callee=called,
+        caller=j.calls_in > 0,
+        stranger=stranger,
+        stranger_called_back=stranger & j.last_in_day.notnull(),
+        repeat_callee=called & (j.last_out_day > j.first_out_day),
         unreturned_calls=(j.pair_calls_in == 0).ifelse(j.calls_out, 0),
         # Counted once, on the day of first contact, so that sums over days are distinct counts.
-        new_counterpart=(ibis.least(j.first_out_day, j.first_in_day) == j.day).ifelse(1, 0),
-        new_callee=first_called.ifelse(1, 0),
-        new_reciprocal_callee=(first_called & j.first_in_day.notnull()).ifelse(1, 0),
-        new_repeat_callee=(first_called & (j.last_out_day > j.first_out_day)).ifelse(1, 0),
+        new_counterpart=ibis.least(j.first_out_day, j.first_in_day) == j.day,
+        new_callee=first_called,
+        new_reciprocal_callee=first_called & j.first_in_day.notnull(),
+        new_repeat_callee=first_called & (j.last_out_day > j.first_out_day),
     )
 
 
@@ -265,14 +257,14 @@ def _call_days(judged: Table) -> Table:
     j = judged
     return j.group_by(["msisdn", "day"]).aggregate(
         **{name: j[name].sum() for name in _CALL_SUMS},
-        callees=j.callee.sum(),
-        strangers=j.stranger.sum(),
-        strangers_called_back=j.stranger_called_back.sum(),
-        repeat_callees=j.repeat_callee.sum(),
-        callers=j.caller.sum(),
+        callees=_count(j, j.callee),
+        strangers=_count(j, j.stranger),
+        strangers_called_back=_count(j, j.stranger_called_back),
+        repeat_callees=_count(j, j.repeat_callee),
+        callers=_count(j, j.caller),
         most_calls_to_one=j.calls_out.max(),
         most_unreturned_calls_to_one=j.unreturned_calls.max(),
-        **{f"{name}s": j[name].sum() for name in _FIRST_CONTACTS},
+        **{f"{name}s": _count(j, j[name]) for name in _FIRST_CONTACTS},
     )
 
 
@@ -301,24 +293,26 @@ def _message_days(messages: Table, scores: Table) -> Table:
         "msisdn",
         "other_party",
         day=day,
-        out=out.ifelse(1, 0),
-        inbound=(joined.direction == "in").ifelse(1, 0),
-        spam=(out & (joined.spam_score >= SPAM_SCORE)).ifelse(1, 0),
+        out=out,
+        inbound=joined.direction == "in",
+        spam=out & (joined.spam_score >= SPAM_SCORE),
         score=out.ifelse(joined.spam_score, ibis.null("float64")),
     )
-    pairs = scored.group_by(["msisdn", "other_party"]).aggregate(replies=scored.inbound.sum())
+    pairs = scored.group_by(["msisdn", "other_party"]).aggregate(
+        replies=_count(scored, scored.inbound)
+    )
     pair_days = scored.group_by(["msisdn", "other_party", "day"]).aggregate(
-        out=scored.out.sum(),
-        inbound=scored.inbound.sum(),
-        spam=scored.spam.sum(),
+        out=_count(scored, scored.out),
+        inbound=_count(scored, scored.inbound),
+        spam=_count(scored, scored.spam),
         score=scored.score.max(),
     )
     j = pair_days.inner_join(pairs, ["msisdn", "other_party"])
     return j.group_by(["msisdn", "day"]).aggregate(
         messages_out=j.out.sum(),
         messages_in=j.inbound.sum(),
-        message_recipients=_count(j.out > 0),
-        message_strangers=_count((j.out > 0) & (j.replies == 0)),
+        message_recipients=_count(j, j.out > 0),
+        message_strangers=_count(j, (j.out > 0) & (j.replies == 0)),
         spam_messages_out=j.spam.sum(),
         spam_score_max=j.score.max(),
     )
