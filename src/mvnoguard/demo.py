@@ -432,9 +432,9 @@ def _authorised_outlet(session: Session, enterprise_code: str) -> str | None:
     )
 
 
-def _spare_numbers(session: Session, enterprise_code: str, count: int) -> list[str]:
-    """Numbers at the top of the enterprise's first block (the synthetic market fills blocks
-    from the bottom)."""
+def _spare_number(session: Session, enterprise_code: str) -> str | None:
+    """The number at the top of the enterprise's first block (the synthetic market fills
+    blocks from the bottom)."""
     from sqlalchemy import select
 
     from mvnoguard.storage.models import Enterprise, NumberBlock
@@ -446,25 +446,7 @@ def _spare_numbers(session: Session, enterprise_code: str, count: int) -> list[s
         .order_by(NumberBlock.first_number)
         .limit(1)
     )
-    return [str(int(last) - i) for i in range(count)] if last else []
-
-
-def _has_live_holder(session: Session, msisdn: str) -> bool:
-    from sqlalchemy import select
-
-    from mvnoguard.domain.subscribers import SubscriberStatus
-    from mvnoguard.storage.models import Subscriber
-
-    return (
-        session.scalar(
-            select(Subscriber.id).where(
-                Subscriber.msisdn == msisdn,
-                Subscriber.status != SubscriberStatus.CANCELLED.value,
-                Subscriber.identity_id.is_not(None),
-            )
-        )
-        is not None
-    )
+    return str(last) if last else None
 
 
 def run_linkage(rt: Runtime, detection: DetectionDemo, *, top: int = 20) -> LinkageDemo:
@@ -477,6 +459,7 @@ def run_linkage(rt: Runtime, detection: DetectionDemo, *, top: int = 20) -> Link
     from mvnoguard.domain.access import Principal, Role
     from mvnoguard.domain.risk import RiskCategory
     from mvnoguard.linkage import identity_links, risk_numbers
+    from mvnoguard.linkage.numbers import live_holder
     from mvnoguard.registry.catalog import block_owner, enterprise_codes
 
     now = datetime(2026, 3, 9, 10, 0, tzinfo=CHINA_TZ)
@@ -497,19 +480,20 @@ def run_linkage(rt: Runtime, detection: DetectionDemo, *, top: int = 20) -> Link
         # The holder of the first fraud number also holds cards at two other enterprises.
         if fraud is not None:
             home = owners[fraud["msisdn"]]
-            others = [
-                code
-                for code in sorted(enterprise_codes(session) - {home})
-                if _authorised_outlet(session, code) and _spare_numbers(session, code, 1)
-            ][:2]
-            for code, msisdn in [
-                (home, fraud["msisdn"].removeprefix("+86")),
-                *((code, _spare_numbers(session, code, 1)[0]) for code in others),
-            ]:
-                outlet = _authorised_outlet(session, code)
+            cards: list[tuple[str, str | None, str]] = [  # enterprise, outlet, number
+                (home, _authorised_outlet(session, home), fraud["msisdn"].removeprefix("+86"))
+            ]
+            for code in sorted(enterprise_codes(session) - {home}):
+                outlet, spare = _authorised_outlet(session, code), _spare_number(session, code)
+                if outlet is not None and spare is not None:
+                    cards.append((code, outlet, spare))
+                if len(cards) == 3:
+                    break
+            for code, outlet, msisdn in cards:
                 if outlet is None or block_owner(session, msisdn) is None:
                     continue
-                if _has_live_holder(session, msisdn):
+                held = live_holder(session, msisdn)
+                if held is not None and held.identity_id is not None:
                     continue  # registered by an earlier demo run in this home
                 rt.registration.register(
                     session,

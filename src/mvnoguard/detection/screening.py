@@ -26,7 +26,7 @@ from mvnoguard.detection.rules import Finding, judge
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from mvnoguard.analytics.traffic_ingest import IngestResult
+    from mvnoguard.analytics.traffic_ingest import IngestResult, TrafficTable
     from mvnoguard.detection.behaviour_model import BehaviourModel
     from mvnoguard.detection.settings import DetectionSettings
 
@@ -163,33 +163,17 @@ def screen(
 
     from mvnoguard.analytics.traffic_ingest import ingest
 
-    ingested = [ingest("calls", calls, work / "calls", quarantine_dir, progress=report("calls"))]
-    if messages:
-        ingested.append(
-            ingest(
-                "messages", messages, work / "messages", quarantine_dir, progress=report("messages")
-            )
-        )
-    if activations is not None:
-        ingested.append(
-            ingest(
-                "activations",
-                [activations],
-                work / "activations",
-                quarantine_dir,
-                progress=report("activations"),
-            )
-        )
-    if complaints:
-        ingested.append(
-            ingest(
-                "complaints",
-                complaints,
-                work / "complaints",
-                quarantine_dir,
-                progress=report("complaints"),
-            )
-        )
+    sources: list[tuple[TrafficTable, Sequence[Path]]] = [
+        ("calls", calls),
+        ("messages", messages),
+        ("activations", [activations] if activations is not None else []),
+        ("complaints", complaints),
+    ]
+    ingested = [
+        ingest(table, files, work / table, quarantine_dir, progress=report(table))
+        for table, files in sources
+        if files or table == "calls"  # calls always: the features rest on them
+    ]
     scores = None
     if messages and content_scorer is not None:
         scores = content_scorer(work / "messages", work / "content_scores.parquet")
