@@ -97,17 +97,17 @@ def free_port() -> int:
 
 @contextmanager
 def api_server(home: Path, database_url: str | None, workers: int) -> Iterator[int]:
-    """uvicorn serving the API from ``home`` (and ``database_url``) until the block ends."""
+    """``mvnoguard serve`` on ``home`` (and ``database_url``) until the block ends."""
     port = free_port()
     env = {**os.environ, "MVNOGUARD_HOME": str(home)}
     if database_url:
         env["MVNOGUARD_DATABASE_URL"] = database_url
+    # The product's own command: on Linux each worker listens on its own SO_REUSEPORT socket.
     command = [
         sys.executable,
         "-m",
-        "uvicorn",
-        "mvnoguard.api.server:app_from_environment",
-        "--factory",
+        "mvnoguard",
+        "serve",
         "--host",
         HOST,
         "--port",
@@ -115,12 +115,6 @@ def api_server(home: Path, database_url: str | None, workers: int) -> Iterator[i
         "--workers",
         str(workers),
         "--no-access-log",
-        "--log-level",
-        "warning",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
     ]
     process = subprocess.Popen(command, env=env)
     try:

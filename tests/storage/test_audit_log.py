@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -11,6 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import sessionmaker
 
 from mvnoguard.storage import audit_log
 from mvnoguard.storage.database import (
@@ -117,6 +119,81 @@ def test_appends_continue_the_chain_after_earlier_transactions(database: Databas
         assert new.prev_hash == head.entry_hash
         assert new.occurred_at.tzinfo is not None
     assert verify(database).ok
+
+
+class _Refused(Exception):
+    pass
+
+
+def test_concurrent_appends_form_one_chain_in_id_order(database: Database) -> None:
+    """Writers in parallel threads, some rolling back: one unbroken chain of the commits."""
+    committed: list[str] = []
+
+    def writer(worker: int) -> None:
+        for step in range(12):
+            subject = f"w{worker}-{step}"
+            try:
+                with database.transaction() as session:
+                    audit_log.append(session, actor="t", action="a", subject=subject)
+                    audit_log.append(session, actor="t", action="b", subject=subject)
+                    if step % 4 == 3:
+                        raise _Refused
+            except _Refused:
+                continue
+            committed.append(subject)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    check = verify(database)
+    assert (check.ok, check.entries) == (True, 2 * len(committed))
+    assert len(committed) == 4 * 9
+    with database.transaction() as session:
+        subjects = session.scalars(select(AuditEntry.subject).order_by(AuditEntry.id)).all()
+    # A transaction's two entries are next to each other: appends never interleave.
+    assert subjects[0::2] == subjects[1::2]
+    assert sorted(subjects[0::2]) == sorted(committed)
+
+
+def test_a_rolled_back_append_leaves_the_head_where_it_was(database: Database) -> None:
+    write_entries(database, 2)
+    with pytest.raises(_Refused), database.transaction() as session:
+        audit_log.append(session, actor="t", action="a", subject="gone")
+        raise _Refused
+    write_entries(database, 1)
+    check = verify(database)
+    assert (check.ok, check.entries) == (True, 3)
+
+
+def test_the_head_upgrade_continues_an_existing_log(empty_url: str) -> None:
+    """Entries written before the chain-head table existed are its seed: the chain goes on."""
+    engine = create_store_engine(empty_url)
+    try:
+        upgrade(engine, "0004")
+        prev = audit_log.GENESIS
+        with engine.begin() as conn:
+            for i in range(3):
+                at = START + timedelta(minutes=i)
+                entry_hash = audit_log._entry_hash(prev, at, "old", "a", f"s{i}", "")
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_log (occurred_at, actor, action, subject, detail,"
+                        " prev_hash, entry_hash) VALUES (:at, 'old', 'a', :s, '', :p, :h)"
+                    ),
+                    {"at": at, "s": f"s{i}", "p": prev, "h": entry_hash},
+                )
+                prev = entry_hash
+        upgrade(engine)
+        database = Database(engine, sessionmaker(engine, expire_on_commit=False))
+        with database.transaction() as session:
+            new = audit_log.append(session, actor="new", action="a", subject="s3")
+        assert new.prev_hash == prev
+        check = verify(database)
+        assert (check.ok, check.entries) == (True, 4)
+    finally:
+        engine.dispose()
 
 
 # -- migrations -------------------------------------------------------------------------------

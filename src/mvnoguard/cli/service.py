@@ -39,27 +39,18 @@ def serve(
 ) -> None:
     """Run the HTTP API (OpenAPI pages at /docs) until interrupted.
 
-    uvicorn picks uvloop and httptools (from its "standard" extra) by itself.
+    uvicorn picks uvloop and httptools (from its "standard" extra) by itself. On Linux each
+    of several workers listens on its own socket, so connections spread evenly over them.
     """
-    import uvicorn
-
-    from mvnoguard.api.server import FACTORY
+    from mvnoguard.api.server import ServeOptions
+    from mvnoguard.api.server import serve as run_server
 
     rt = runtime(ctx)
     rt.database  # noqa: B018 (migrate once here, not racing in every worker)
     rt.vault  # noqa: B018 (create the key file once, before the workers read it)
     os.environ["MVNOGUARD_HOME"] = str(rt.settings.home.resolve())
     rt.close()
-    uvicorn.run(
-        FACTORY,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log,
-        proxy_headers=False,
-        server_header=False,
-    )
+    run_server(ServeOptions(host=host, port=port, workers=workers, access_log=access_log))
 
 
 @keys_app.command("create")

@@ -1,9 +1,9 @@
 """The national card count: live numbers an identity holds across every enterprise.
 
 The count behind the "more than 10 cards market-wide" review. It reads the keyed identity token
-only, so it needs no vault and never touches identity data. A sign-up asks while its
-transaction holds the audit log's lock, so it is one prebuilt Core statement on the session's
-connection (after a flush, so the sign-up's own number counts).
+only, so it needs no vault and never touches identity data. It is one prebuilt Core statement
+on the session's connection (after a flush, so the sign-up's own number counts); a sign-up of
+a holder never seen before skips it (the count is that one card).
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ re-verification hours) and, for fraud, the identity linkage across enterprises. 
 the enterprise answerable for the number only; every other enterprise is told "not found".
 
 Nothing here returns who reported a number. Feed rows are ordered by commit: each one is
-written after the transaction's first audit-log append, which on PostgreSQL takes the audit
-log's transaction lock, so a cursor never skips a change that commits later.
+written after the transaction's first audit-log append, which holds the audit chain's head
+row until the commit, so a cursor never skips a change that commits later.
 """
 
 from __future__ import annotations

@@ -38,7 +38,23 @@ def find_or_create_identity(
     session: Session, vault: PiiVault, check: DocumentCheck, name: str | None, *, at: datetime
 ) -> Identity:
     """The stored identity for a validated document, created (or refilled after purge) as needed."""
-    identity = find_identity(session, vault, check)
+    return store_identity(
+        session, vault, check, name, at=at, found=find_identity(session, vault, check)
+    )
+
+
+def store_identity(
+    session: Session,
+    vault: PiiVault,
+    check: DocumentCheck,
+    name: str | None,
+    *,
+    at: datetime,
+    found: Identity | None,
+) -> Identity:
+    """``found`` (this transaction's :func:`find_identity` answer for the document), refilled
+    after a purge, or a new identity when it is None."""
+    identity = found
     if identity is None:
         identity = Identity(
             token=token_for(vault, check),

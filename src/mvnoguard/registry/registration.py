@@ -22,10 +22,17 @@ from mvnoguard.identity.vault import PiiVault
 from mvnoguard.linkage.card_count import national_card_count
 from mvnoguard.registry import rules
 from mvnoguard.registry.catalog import get_enterprise
-from mvnoguard.registry.identities import find_identity, find_or_create_identity
+from mvnoguard.registry.identities import find_identity, find_or_create_identity, store_identity
 from mvnoguard.registry.rules import PresentedDocument
-from mvnoguard.registry.subscribers import live_subscriber, record_event
-from mvnoguard.storage.models import Enterprise, Outlet, ReviewTask, Subscriber, Verification
+from mvnoguard.registry.subscribers import live_holder_period, live_subscriber, record_event
+from mvnoguard.storage.models import (
+    Enterprise,
+    Identity,
+    Outlet,
+    ReviewTask,
+    Subscriber,
+    Verification,
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,8 @@ class _Checked:
     guardian: DocumentCheck | None
     agent: DocumentCheck | None
     at: datetime
+    # The holder's stored identity when the document was seen before (None: a new holder).
+    known_holder: Identity | None
 
 
 class RegistrationService:
@@ -66,13 +75,29 @@ class RegistrationService:
         self.vault = vault
         self.policy = policy
 
-    def _check(self, session: Session, sign_up: SignUp, *, transfer: bool) -> _Checked:
+    def _check(
+        self,
+        session: Session,
+        sign_up: SignUp,
+        *,
+        enterprise: Enterprise | None = None,
+        live: Subscriber | None = None,
+        transfer: bool,
+    ) -> _Checked:
+        """Every rule, in the order a counter clerk meets them; nothing is written.
+
+        ``enterprise`` and ``live`` (the number's live holder period at any enterprise) are
+        passed in when the caller has read them already, so each is read once per sign-up.
+        """
         at = as_aware(sign_up.at) if sign_up.at else utc_now()
         on = local_date(at)
         ruleset = rules.require_rules(self.policy.at(on), on)
-        enterprise = get_enterprise(session, sign_up.enterprise_code)
+        if enterprise is None:
+            enterprise = get_enterprise(session, sign_up.enterprise_code)
         msisdn = normalize_msisdn(sign_up.msisdn)
-        rules.check_number(session, enterprise, msisdn, transfer=transfer)
+        rules.check_number(session, enterprise, msisdn)
+        if not transfer:
+            rules.check_free(msisdn, live)
         outlet = rules.check_outlet(session, enterprise, sign_up.outlet_code)
         holder = rules.check_document(ruleset, sign_up.holder, on)
         rules.check_verification(ruleset, sign_up.verification_method, sign_up.face_score, outlet)
@@ -82,10 +107,9 @@ class RegistrationService:
             if sign_up.agent
             else None
         )
-        rules.check_card_limit(
-            session, ruleset, enterprise, find_identity(session, self.vault, holder)
-        )
-        return _Checked(enterprise, outlet, msisdn, holder, guardian, agent, at)
+        known_holder = find_identity(session, self.vault, holder)
+        rules.check_card_limit(session, ruleset, enterprise, known_holder)
+        return _Checked(enterprise, outlet, msisdn, holder, guardian, agent, at, known_holder)
 
     def _activate(
         self,
@@ -97,8 +121,13 @@ class RegistrationService:
         event: LifecycleEventKind,
     ) -> Registration:
         at = checked.at
-        holder = find_or_create_identity(
-            session, self.vault, checked.holder, sign_up.holder.name, at=at
+        holder = store_identity(
+            session,
+            self.vault,
+            checked.holder,
+            sign_up.holder.name,
+            at=at,
+            found=checked.known_holder,
         )
         guardian = (
             find_or_create_identity(
@@ -112,17 +141,18 @@ class RegistrationService:
             if checked.agent and sign_up.agent
             else None
         )
+        # Relationships rather than ids: the answer to the sign-up reads them without a query.
         subscriber = Subscriber(
             msisdn=checked.msisdn,
-            enterprise_id=checked.enterprise.id,
-            identity_id=holder.id,
+            enterprise=checked.enterprise,
+            identity=holder,
             status=SubscriberStatus.ACTIVE.value,
             activated_at=at,
-            outlet_id=checked.outlet.id,
+            outlet=checked.outlet,
             verification_method=sign_up.verification_method,
             face_score=sign_up.face_score,
-            guardian_identity_id=guardian.id if guardian else None,
-            agent_identity_id=agent.id if agent else None,
+            guardian=guardian,
+            agent=agent,
         )
         session.add(subscriber)
         session.flush()
@@ -137,18 +167,26 @@ class RegistrationService:
             )
         )
         record_event(session, subscriber, event, at=at, actor=actor)
-        task = self._review_many_cards(session, subscriber, holder.id, at=at)
+        task = self._review_many_cards(
+            session, subscriber, holder.id, at=at, new_holder=checked.known_holder is None
+        )
         return Registration(subscriber, task)
 
     def _review_many_cards(
-        self, session: Session, subscriber: Subscriber, identity_id: int, *, at: datetime
+        self,
+        session: Session,
+        subscriber: Subscriber,
+        identity_id: int,
+        *,
+        at: datetime,
+        new_holder: bool,
     ) -> ReviewTask | None:
         threshold = self.policy.at(local_date(at)).national_card_review_threshold
         if threshold is None or subscriber.identity is None:
             return None
         # The linkage database's national count: live cards under this identity's token at
-        # every enterprise.
-        held = national_card_count(session, subscriber.identity.token)
+        # every enterprise. A holder whose document was never stored holds just this card.
+        held = 1 if new_holder else national_card_count(session, subscriber.identity.token)
         if held <= threshold:
             return None
         task = ReviewTask(
@@ -164,14 +202,6 @@ class RegistrationService:
         session.flush()
         return task
 
-    def _unregistered_legacy(self, session: Session, sign_up: SignUp) -> Subscriber | None:
-        enterprise = get_enterprise(session, sign_up.enterprise_code)
-        try:
-            live = live_subscriber(session, normalize_msisdn(sign_up.msisdn), enterprise)
-        except MvnoguardError:
-            return None
-        return live if live.identity_id is None else None
-
     def register(self, session: Session, sign_up: SignUp, *, actor: str) -> Registration:
         """Sign a new subscriber up; raises :class:`RegistrationRefused` naming the broken rule.
 
@@ -179,8 +209,16 @@ class RegistrationService:
         unregistered period ends (event ``registered``) and the holder's period starts, so the
         suspension for missing registration is lifted by the registration itself.
         """
-        legacy = self._unregistered_legacy(session, sign_up)
-        checked = self._check(session, sign_up, transfer=legacy is not None)
+        enterprise = get_enterprise(session, sign_up.enterprise_code)
+        live = _live_period(session, sign_up.msisdn)
+        legacy = (
+            live
+            if live is not None and live.enterprise_id == enterprise.id and live.identity_id is None
+            else None
+        )
+        checked = self._check(
+            session, sign_up, enterprise=enterprise, live=live, transfer=legacy is not None
+        )
         if legacy is not None:
             legacy.status = SubscriberStatus.CANCELLED.value
             legacy.cancelled_at = checked.at
@@ -205,7 +243,7 @@ class RegistrationService:
         """
         checked = self._check(session, sign_up, transfer=True)
         old = live_subscriber(session, checked.msisdn, checked.enterprise)
-        new_holder = find_identity(session, self.vault, checked.holder)
+        new_holder = checked.known_holder
         if new_holder is not None and old.identity_id == new_holder.id:
             raise RegistrationRefused("the new holder is the current holder", code="same_holder")
         old.status = SubscriberStatus.CANCELLED.value
@@ -215,3 +253,12 @@ class RegistrationService:
         return self._activate(
             session, checked, sign_up, actor=actor, event=LifecycleEventKind.TRANSFERRED_IN
         )
+
+
+def _live_period(session: Session, msisdn: str) -> Subscriber | None:
+    """The number's live holder period at any enterprise; None also for an invalid number,
+    which the checks then refuse under their own rule."""
+    try:
+        return live_holder_period(session, normalize_msisdn(msisdn))
+    except MvnoguardError:
+        return None

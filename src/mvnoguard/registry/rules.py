@@ -61,9 +61,7 @@ def require_rules(rules: RuleSet, on: date) -> RuleSet:
     return rules
 
 
-def check_number(
-    session: Session, enterprise: Enterprise, msisdn: str, *, transfer: bool = False
-) -> None:
+def check_number(session: Session, enterprise: Enterprise, msisdn: str) -> None:
     in_block = session.scalar(
         select(NumberBlock.id).where(
             NumberBlock.enterprise_id == enterprise.id,
@@ -77,13 +75,10 @@ def check_number(
             code="number_outside_blocks",
             field="msisdn",
         )
-    if transfer:
-        return
-    live = session.scalar(
-        select(Subscriber.id).where(
-            Subscriber.msisdn == msisdn, Subscriber.status != SubscriberStatus.CANCELLED.value
-        )
-    )
+
+
+def check_free(msisdn: str, live: Subscriber | None) -> None:
+    """Refuse a number that has a live holder period (``live``, read by the caller)."""
     if live is not None:
         raise RegistrationRefused(
             f"{msisdn} already has a live holder", code="number_in_use", field="msisdn"

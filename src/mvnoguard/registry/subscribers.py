@@ -17,16 +17,23 @@ from mvnoguard.storage import audit_log
 from mvnoguard.storage.models import Enterprise, LifecycleEvent, Subscriber
 
 
-def live_subscriber(
+def live_holder_period(
     session: Session, msisdn: str, enterprise: Enterprise | None = None
-) -> Subscriber:
-    """The live holder period of a number (at most one exists)."""
+) -> Subscriber | None:
+    """The live holder period of a number (at most one exists), or None."""
     query = select(Subscriber).where(
         Subscriber.msisdn == msisdn, Subscriber.status != SubscriberStatus.CANCELLED.value
     )
     if enterprise is not None:
         query = query.where(Subscriber.enterprise_id == enterprise.id)
-    subscriber = session.scalar(query)
+    return session.scalar(query)
+
+
+def live_subscriber(
+    session: Session, msisdn: str, enterprise: Enterprise | None = None
+) -> Subscriber:
+    """The live holder period of a number; :class:`NotFound` when there is none."""
+    subscriber = live_holder_period(session, msisdn, enterprise)
     if subscriber is None:
         raise NotFound(f"no live subscriber on {msisdn}", code="unknown_subscriber", field="msisdn")
     return subscriber

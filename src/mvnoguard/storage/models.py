@@ -223,6 +223,20 @@ class AuditEntry(Base):
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class AuditChainHead(Base):
+    """The audit log's head hash in one row (id 1), kept by appends on PostgreSQL.
+
+    An append updates this row and inserts its entry in one statement: the row lock it takes
+    orders appends (and their ids) and is held only from that statement to the commit.
+    """
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    head_hash: Mapped[str] = mapped_column(String(64))
+
+
 class Inspection(Base):
     """One secret inspection of one outlet (the inspections contract), keyed by inspection_id."""
 
