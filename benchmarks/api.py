@@ -115,6 +115,8 @@ def api_server(home: Path, database_url: str | None, workers: int) -> Iterator[i
         "--workers",
         str(workers),
         "--no-access-log",
+        "--log-level",
+        "warning",
     ]
     process = subprocess.Popen(command, env=env)
     try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -45,3 +48,20 @@ def test_a_missing_parquet_file_is_a_data_file_error(tmp_path: Path) -> None:
 def test_an_unknown_engine_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError), open_engine("oracle"):  # type: ignore[arg-type]
         pass
+
+
+def test_duckdb_buckets_times_in_utc_whatever_the_machine_zone() -> None:
+    """A machine set to Beijing time still casts a 20:30 UTC call to its UTC day and hour."""
+    script = (
+        "from mvnoguard.analytics.engines import DuckDBEngine\n"
+        "engine = DuckDBEngine()\n"
+        "print(engine.fetch(\"SELECT CAST(TIMESTAMPTZ '2016-03-01 20:30:00+00' AS DATE) AS d,"
+        " hour(TIMESTAMPTZ '2016-03-01 20:30:00+00') AS h\"))\n"
+        "engine.close()\n"
+    )
+    for zone in ("UTC", "Asia/Shanghai"):
+        env = {**os.environ, "TZ": zone}
+        out = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        ).stdout
+        assert out.strip() == "[{'d': datetime.date(2016, 3, 1), 'h': 20}]", (zone, out)

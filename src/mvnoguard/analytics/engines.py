@@ -138,6 +138,10 @@ class DuckDBEngine:
         try:
             self._con = duckdb.connect(":memory:", config=config)
             self._con.execute("SET enable_progress_bar = false")  # the CLI draws its own
+            # Casts of timestamps to dates and hours follow the session's zone, which DuckDB
+            # takes from the machine: pinned to UTC, like the Spark engine, so a machine set
+            # to Beijing time buckets calls on the same days as any other.
+            self._con.execute("SET TimeZone = 'UTC'")
         except duckdb.Error as exc:
             shutil.rmtree(self._spill, ignore_errors=True)
             raise ConfigurationError(f"cannot start DuckDB: {redact(str(exc))}") from exc

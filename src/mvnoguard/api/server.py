@@ -13,6 +13,7 @@ Elsewhere, or with one worker, uvicorn runs as it is.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import signal
 import socket
@@ -44,6 +45,7 @@ class ServeOptions:
     port: int
     workers: int
     access_log: bool
+    log_level: str = "info"
 
     def uvicorn_options(self) -> dict[str, object]:
         return {
@@ -51,6 +53,7 @@ class ServeOptions:
             "host": self.host,
             "port": self.port,
             "access_log": self.access_log,
+            "log_level": self.log_level,
             "proxy_headers": False,
             "server_header": False,
         }
@@ -95,9 +98,7 @@ class _Supervisor:
     def __init__(self, options: ServeOptions) -> None:
         if options.port == 0:  # every worker must share one port: choose it here
             with listening_socket(options.host, 0) as probe:
-                options = ServeOptions(
-                    options.host, probe.getsockname()[1], options.workers, options.access_log
-                )
+                options = dataclasses.replace(options, port=probe.getsockname()[1])
         self.options = options
         self.context = multiprocessing.get_context("spawn")
         self.stopping = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -14,6 +15,14 @@ from mvnoguard.domain.calendar import utc_now
 from mvnoguard.storage.audit_log import verify_chain
 
 ACTOR = "cli"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
 
 keys_app = typer.Typer(help="API keys of the HTTP service.", no_args_is_help=True)
 audit_log_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -36,6 +45,9 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
     ] = True,
+    log_level: Annotated[
+        LogLevel, typer.Option("--log-level", help="Least severe server message shown.")
+    ] = LogLevel.INFO,
 ) -> None:
     """Run the HTTP API (OpenAPI pages at /docs) until interrupted.
 
@@ -50,7 +62,15 @@ def serve(
     rt.vault  # noqa: B018 (create the key file once, before the workers read it)
     os.environ["MVNOGUARD_HOME"] = str(rt.settings.home.resolve())
     rt.close()
-    run_server(ServeOptions(host=host, port=port, workers=workers, access_log=access_log))
+    run_server(
+        ServeOptions(
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            log_level=log_level.value,
+        )
+    )
 
 
 @keys_app.command("create")
