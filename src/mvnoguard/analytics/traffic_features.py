@@ -28,7 +28,10 @@ Strangers and call-backs are judged on whole days rather than on call order with
 callee that called first on the same day counts as known. The pipeline never collects rows
 into Python. It runs in three stages, each one query an engine writes straight to Parquet:
 ``handsets`` (calls per number, day, cell and IMEI: small, and every handset figure is counted
-from it, so the records are read only twice in all), then ``daily``, then ``numbers``.
+from it, so the records are read only twice in all), then ``daily``, then ``numbers``. The
+``daily`` stage judges each pair-day (number, counterpart, day) by three dates of its pair, the
+first and last day the number called it and the first day it called the number, which it
+joins back to the pair's days: every pair figure above follows from those.
 """
 
 from __future__ import annotations
@@ -188,8 +191,19 @@ class FeatureFiles:
 
 
 def _whole(value: ibis.expr.types.NumericValue) -> ibis.expr.types.IntegerValue:
-    """A count or sum as ``int64``, 0 where missing (engines widen integer sums otherwise)."""
-    return value.fill_null(0).cast("decimal(38, 0)").cast("int64")
+    """A count or sum as ``int64``, 0 where missing (DuckDB widens integer sums otherwise).
+
+    The cast is to a non-null ``int64``: Ibis types a sum as ``int64`` already and drops a cast
+    to that very type, while this one it keeps, as one plain ``CAST(... AS BIGINT)``."""
+    return value.fill_null(0).cast(dt.Int64(nullable=False))
+
+
+def _beijing(instant: ibis.expr.types.TimestampValue) -> ibis.expr.types.TimestampValue:
+    """The Beijing wall-clock time of a UTC timestamp column, as a naive timestamp.
+
+    One cast to a naive timestamp (in the session's zone, which the engines pin to UTC), then
+    plain arithmetic: on DuckDB, each step on an aware timestamp is a time-zone calendar call."""
+    return instant.cast(dt.Timestamp()) + ibis.interval(BEIJING)
 
 
 def _count(table: Table, condition: ibis.expr.types.BooleanValue) -> ibis.expr.types.IntegerValue:
@@ -200,7 +214,7 @@ def _count(table: Table, condition: ibis.expr.types.BooleanValue) -> ibis.expr.t
 
 def _pair_days(calls: Table) -> Table:
     """Calls grouped per (number, counterpart, Beijing day)."""
-    local = calls.start_time + ibis.interval(hours=8)
+    local = _beijing(calls.start_time)
     rows = calls.select(
         "msisdn", "other_party", "direction", "duration_s", day=local.date(), hour=local.hour()
     )
@@ -217,54 +231,38 @@ def _pair_days(calls: Table) -> Table:
 
 
 def _pairs(pair_days: Table) -> Table:
-    """Per (number, counterpart): the days calls went out and came in."""
+    """Per (number, counterpart): the first and last day it called, the first it was called.
+
+    These three dates are all a pair-day's standing over the window needs: the counterpart
+    ever called the number exactly when ``first_in`` is set."""
     p = pair_days
+    out, inbound = p.calls_out > 0, p.calls_in > 0
     return p.group_by(["msisdn", "other_party"]).aggregate(
-        first_out_day=(p.calls_out > 0).ifelse(p.day, ibis.null("date")).min(),
-        last_out_day=(p.calls_out > 0).ifelse(p.day, ibis.null("date")).max(),
-        first_in_day=(p.calls_in > 0).ifelse(p.day, ibis.null("date")).min(),
-        last_in_day=(p.calls_in > 0).ifelse(p.day, ibis.null("date")).max(),
-        pair_calls_in=p.calls_in.sum(),
+        first_out=p.day.min(where=out),
+        last_out=p.day.max(where=out),
+        first_in=p.day.min(where=inbound),
     )
 
 
-def _judged_pair_days(pair_days: Table, pairs: Table) -> Table:
-    """Each pair-day with what the window says of its counterpart (stranger, call-back, ...)."""
-    j = pair_days.inner_join(pairs, ["msisdn", "other_party"])
-    called = j.calls_out > 0
-    first_called = called & (j.first_out_day == j.day)
-    stranger = first_called & (j.first_in_day.isnull() | (j.first_in_day > j.day))
-    return j.select(
-        "msisdn",
-        "other_party",
-        "day",
-        *_CALL_SUMS,
-        callee=called,
-        caller=j.calls_in > 0,
-        stranger=stranger,
-        stranger_called_back=stranger & j.last_in_day.notnull(),
-        repeat_callee=called & (j.last_out_day > j.first_out_day),
-        unreturned_calls=(j.pair_calls_in == 0).ifelse(j.calls_out, 0),
-        # Counted once, on the day of first contact, so that sums over days are distinct counts.
-        new_counterpart=ibis.least(j.first_out_day, j.first_in_day) == j.day,
-        new_callee=first_called,
-        new_reciprocal_callee=first_called & j.first_in_day.notnull(),
-        new_repeat_callee=first_called & (j.last_out_day > j.first_out_day),
-    )
-
-
-def _call_days(judged: Table) -> Table:
-    j = judged
+def _call_days(pair_days: Table) -> Table:
+    """Calls per number and day, each pair-day judged by its pair's dates (stranger, ...)."""
+    j = pair_days.inner_join(_pairs(pair_days), ["msisdn", "other_party"])
+    first_called = j.first_out == j.day  # implies a call out that day
+    repeated = j.last_out > j.first_out
     return j.group_by(["msisdn", "day"]).aggregate(
         **{name: j[name].sum() for name in _CALL_SUMS},
-        callees=_count(j, j.callee),
-        strangers=_count(j, j.stranger),
-        strangers_called_back=_count(j, j.stranger_called_back),
-        repeat_callees=_count(j, j.repeat_callee),
-        callers=_count(j, j.caller),
+        callees=_count(j, j.calls_out > 0),
+        strangers=_count(j, first_called & (j.first_in.isnull() | (j.first_in > j.day))),
+        strangers_called_back=_count(j, first_called & (j.first_in > j.day)),
+        repeat_callees=_count(j, (j.calls_out > 0) & repeated),
+        callers=_count(j, j.calls_in > 0),
         most_calls_to_one=j.calls_out.max(),
-        most_unreturned_calls_to_one=j.unreturned_calls.max(),
-        **{f"{name}s": _count(j, j[name]) for name in _FIRST_CONTACTS},
+        most_unreturned_calls_to_one=j.calls_out.max(where=j.first_in.isnull()),
+        # Counted once, on the day of first contact, so that sums over days are distinct counts.
+        new_counterparts=_count(j, ibis.least(j.first_out, j.first_in) == j.day),
+        new_callees=_count(j, first_called),
+        new_reciprocal_callees=_count(j, first_called & j.first_in.notnull()),
+        new_repeat_callees=_count(j, first_called & repeated),
     )
 
 
@@ -272,7 +270,7 @@ def handsets_expression(calls: Table) -> Table:
     """Calls per (number, Beijing day, cell, handset): the small table every handset figure
     is counted from, so the records are read once for all of them."""
     c = calls
-    rows = c.select("msisdn", "cell_id", "imei", day=(c.start_time + ibis.interval(hours=8)).date())
+    rows = c.select("msisdn", "cell_id", "imei", day=_beijing(c.start_time).date())
     return rows.group_by(["msisdn", "day", "cell_id", "imei"]).aggregate(calls=rows.count())
 
 
@@ -286,27 +284,18 @@ def _handset_days(handsets: Table) -> Table:
 def _message_days(messages: Table, scores: Table) -> Table:
     """Messages per number and Beijing day; recipients that never wrote back are strangers."""
     m = messages
-    day = (m.sent_at + ibis.interval(hours=8)).date()
     joined = m.left_join(scores, m.content == scores.content)
-    out = joined.direction == "out"
-    scored = joined.select(
-        "msisdn",
-        "other_party",
-        day=day,
-        out=out,
-        inbound=joined.direction == "in",
-        spam=out & (joined.spam_score >= SPAM_SCORE),
-        score=out.ifelse(joined.spam_score, ibis.null("float64")),
+    rows = joined.select(
+        "msisdn", "other_party", "direction", "spam_score", day=_beijing(joined.sent_at).date()
     )
-    pairs = scored.group_by(["msisdn", "other_party"]).aggregate(
-        replies=_count(scored, scored.inbound)
+    out = rows.direction == "out"
+    pair_days = rows.group_by(["msisdn", "other_party", "day"]).aggregate(
+        out=_count(rows, out),
+        inbound=_count(rows, rows.direction == "in"),
+        spam=_count(rows, out & (rows.spam_score >= SPAM_SCORE)),
+        score=rows.spam_score.max(where=out),
     )
-    pair_days = scored.group_by(["msisdn", "other_party", "day"]).aggregate(
-        out=_count(scored, scored.out),
-        inbound=_count(scored, scored.inbound),
-        spam=_count(scored, scored.spam),
-        score=scored.score.max(),
-    )
+    pairs = pair_days.group_by(["msisdn", "other_party"]).aggregate(replies=pair_days.inbound.sum())
     j = pair_days.inner_join(pairs, ["msisdn", "other_party"])
     return j.group_by(["msisdn", "day"]).aggregate(
         messages_out=j.out.sum(),
@@ -320,8 +309,7 @@ def _message_days(messages: Table, scores: Table) -> Table:
 
 def daily_expression(tables: TrafficTables, handsets: Table) -> Table:
     """The ``daily`` table: calls, handsets and messages per number and Beijing day."""
-    pair_days = _pair_days(tables.calls)
-    calls = _call_days(_judged_pair_days(pair_days, _pairs(pair_days)))
+    calls = _call_days(_pair_days(tables.calls))
     handsets = _handset_days(handsets)
     calls = calls.left_join(handsets, ["msisdn", "day"]).select(*calls.columns, "cells", "imeis")
     messages = _message_days(tables.messages, tables.content_scores)
