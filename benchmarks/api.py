@@ -1,9 +1,10 @@
 """Benchmark of the HTTP API: reputation look-ups at a fixed rate, then point-of-sale sign-ups.
 
 1. Loads ``--numbers`` risk numbers into a fresh SQLite store (one bulk insert), starts the API
-   with ``mvnoguard serve``, and from a second process sends reputation look-ups at ``--rate`` requests/s
-   for ``--seconds`` over keep-alive connections (open loop: each request leaves at its
-   scheduled time, whatever the answers before it). Reports achieved rate and p50/p95/p99.
+   with ``mvnoguard serve``, and from a second process sends reputation look-ups at
+   ``--rate`` requests/s for ``--seconds`` over keep-alive connections (open loop: each
+   request leaves at its scheduled time, whatever the answers before it). Reports achieved
+   rate and p50/p95/p99.
 2. On a scratch PostgreSQL database on 127.0.0.1 (dropped afterwards), sends ``POST
    /v1/subscribers`` sign-ups from ``--concurrency`` connections as fast as they are answered
    for ``--reg-seconds``, and reports sign-ups/s and p99.
