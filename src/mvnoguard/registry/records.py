@@ -21,7 +21,8 @@ def iso_utc(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
-def _masked_identity(identity: Identity | None) -> dict[str, Any] | None:
+def masked_identity(identity: Identity | None) -> dict[str, Any] | None:
+    """An identity as shown on every screen and answer: document and name masked."""
     if identity is None:
         return None
     return {
@@ -43,9 +44,9 @@ def subscriber_record(
         "status": subscriber.status,
         "activated_at": iso_utc(subscriber.activated_at),
         "cancelled_at": iso_utc(subscriber.cancelled_at),
-        "holder": _masked_identity(subscriber.identity),
-        "guardian": _masked_identity(subscriber.guardian),
-        "agent": _masked_identity(subscriber.agent),
+        "holder": masked_identity(subscriber.identity),
+        "guardian": masked_identity(subscriber.guardian),
+        "agent": masked_identity(subscriber.agent),
         "outlet_code": subscriber.outlet.code if subscriber.outlet else None,
         "verification_method": subscriber.verification_method,
         "face_score": subscriber.face_score,

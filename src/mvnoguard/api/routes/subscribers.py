@@ -21,11 +21,11 @@ from mvnoguard.domain.access import Role
 from mvnoguard.domain.calendar import utc_now
 from mvnoguard.domain.subscribers import LifecycleEventKind
 from mvnoguard.identity.phones import normalize_msisdn
-from mvnoguard.registry.records import iso_utc, subscriber_record
+from mvnoguard.registry.records import iso_utc, masked_identity, subscriber_record
 from mvnoguard.registry.registration import SignUp
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.registry.subscribers import latest_subscriber
-from mvnoguard.storage.models import Identity, Subscriber
+from mvnoguard.storage.models import Subscriber
 
 router = APIRouter(prefix="/subscribers", tags=["subscribers"], responses=AUTHENTICATED_ERRORS)
 
@@ -157,9 +157,9 @@ def _registered_record(subscriber: Subscriber, *, actor: str) -> dict[str, Any]:
         "status": subscriber.status,
         "activated_at": iso_utc(subscriber.activated_at),
         "cancelled_at": iso_utc(subscriber.cancelled_at),
-        "holder": _masked(subscriber.identity),
-        "guardian": _masked(subscriber.guardian),
-        "agent": _masked(subscriber.agent),
+        "holder": masked_identity(subscriber.identity),
+        "guardian": masked_identity(subscriber.guardian),
+        "agent": masked_identity(subscriber.agent),
         "outlet_code": subscriber.outlet.code if subscriber.outlet else None,
         "verification_method": subscriber.verification_method,
         "face_score": subscriber.face_score,
@@ -172,15 +172,4 @@ def _registered_record(subscriber: Subscriber, *, actor: str) -> dict[str, Any]:
                 "actor": actor,
             }
         ],
-    }
-
-
-def _masked(identity: Identity | None) -> dict[str, Any] | None:
-    if identity is None:
-        return None
-    return {
-        "doc_type": identity.doc_type,
-        "doc_number": identity.number_masked,
-        "name": identity.name_masked,
-        "nationality": identity.nationality,
     }
