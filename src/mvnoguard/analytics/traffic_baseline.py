@@ -11,12 +11,15 @@ one would write the features for DuckDB alone, for speed:
   dates per pair, ``first_out``, ``last_out`` and ``first_in``, joined back to its pair-days:
   a pair was called back exactly when ``first_in`` is set, so no other pair figure is needed;
 * Beijing time is integer arithmetic on the UTC microseconds: no time-zone lookups, and no
-  dependence on the session's time zone (the pipeline's DuckDB SQL casts in it, and agrees
-  with this only where that is UTC).
+  dependence on the session's time zone (the pipeline's portable SQL casts in it, which the
+  DuckDB engine pins to UTC).
 
-Only the thresholds, the input schemas (for absent inputs) and the output column lists come
-from the pipeline's module, so that the two cannot drift apart on what they are asked to
-compute. The inputs are the ingest's, where numbers, directions, times and durations are never
+Only the thresholds and the output column lists come from the pipeline's module, so that the
+two cannot drift apart on what they are asked to compute; and the queries run on the
+pipeline's own path (``features_on``: inputs registered, absent ones as empty tables, each
+stage written to Parquet), so the two differ in their SQL alone. The queries are templates
+whose ``{calls}``, ``{handsets}``, ... stand for the names that path registers the tables
+under. The inputs are the ingest's, where numbers, directions, times and durations are never
 NULL.
 """
 
@@ -27,23 +30,27 @@ from pathlib import Path
 
 from mvnoguard.analytics.engines import DEFAULT_MEMORY_LIMIT, DuckDBEngine
 from mvnoguard.analytics.traffic_features import (
-    ACTIVATIONS_SCHEMA,
     BEIJING,
-    CALLS_SCHEMA,
-    COMPLAINTS_SCHEMA,
-    CONTENT_SCORES_SCHEMA,
     DAILY_COLUMNS,
-    MESSAGES_SCHEMA,
     NIGHT_FROM,
     NIGHT_UNTIL,
     NUMBER_COLUMNS,
     SHORT_CALL_S,
     SPAM_SCORE,
     FeatureFiles,
+    FeatureStages,
+    features_on,
+    records_pattern,
 )
-from mvnoguard.errors import DataFileError
+from mvnoguard.errors import ConfigurationError
 
-__all__ = ["DAILY_SQL", "HANDSETS_SQL", "NUMBERS_SQL", "hand_written_features"]
+__all__ = [
+    "DAILY_SQL",
+    "HANDSETS_SQL",
+    "NUMBERS_SQL",
+    "hand_written_features",
+    "hand_written_stages",
+]
 
 _BEIJING_US = BEIJING // timedelta(microseconds=1)
 _SEP = ",\n        "
@@ -70,7 +77,7 @@ def _final(columns: tuple[str, ...]) -> str:
 
 HANDSETS_SQL = f"""
 SELECT msisdn, CAST({_beijing("start_time")} AS DATE) AS day, cell_id, imei, count(*) AS calls
-FROM calls
+FROM {{calls}}
 GROUP BY ALL
 """
 
@@ -90,7 +97,7 @@ WITH pair_days AS (
             AS night_out
     FROM (
         SELECT msisdn, other_party, direction, duration_s, {_beijing("start_time")} AS local_time
-        FROM calls
+        FROM {{calls}}
     )
     GROUP BY ALL
 ),
@@ -133,7 +140,7 @@ call_days AS (
 ),
 handset_days AS (
     SELECT msisdn, day, count(DISTINCT cell_id) AS cells, count(DISTINCT imei) AS imeis
-    FROM handsets
+    FROM {{handsets}}
     GROUP BY ALL
 ),
 message_pair_days AS (
@@ -143,8 +150,8 @@ message_pair_days AS (
         count(*) FILTER (WHERE m.direction = 'in') AS received,
         count(*) FILTER (WHERE m.direction = 'out' AND s.spam_score >= {SPAM_SCORE}) AS spam,
         max(s.spam_score) FILTER (WHERE m.direction = 'out') AS score
-    FROM messages AS m
-    LEFT JOIN content_scores AS s ON s.content = m.content
+    FROM {{messages}} AS m
+    LEFT JOIN {{content_scores}} AS s ON s.content = m.content
     GROUP BY ALL
 ),
 message_pairs AS (
@@ -199,11 +206,11 @@ WITH totals AS (
         {_SEP.join(f"sum({name}) AS {name}" for name in _SUMMED)},
         {_SEP.join(f"sum({daily}) AS {name}" for name, daily in _FIRST_CONTACTS.items())},
         max(spam_score_max) AS spam_score_max
-    FROM daily
+    FROM {{daily}}
     GROUP BY msisdn
 ),
 number_handsets AS (
-    SELECT DISTINCT msisdn, imei FROM handsets WHERE imei IS NOT NULL
+    SELECT DISTINCT msisdn, imei FROM {{handsets}} WHERE imei IS NOT NULL
 ),
 number_imeis AS (
     SELECT msisdn, count(*) AS imeis, max(sharing) AS imei_sharing
@@ -211,18 +218,18 @@ number_imeis AS (
     GROUP BY msisdn
 ),
 number_cells AS (
-    SELECT msisdn, count(DISTINCT cell_id) AS cells FROM handsets GROUP BY msisdn
+    SELECT msisdn, count(DISTINCT cell_id) AS cells FROM {{handsets}} GROUP BY msisdn
 ),
 complained AS (
     SELECT
         reported_number AS msisdn,
         sum(n) AS complaints,
         first(category ORDER BY n DESC, category) AS complaint_category
-    FROM (SELECT reported_number, category, count(*) AS n FROM complaints GROUP BY ALL)
+    FROM (SELECT reported_number, category, count(*) AS n FROM {{complaints}} GROUP BY ALL)
     GROUP BY reported_number
 ),
 activated AS (
-    SELECT msisdn, max(activated_at) AS activated_at FROM activations GROUP BY msisdn
+    SELECT msisdn, max(activated_at) AS activated_at FROM {{activations}} GROUP BY msisdn
 )
 SELECT
     {_final(NUMBER_COLUMNS)}
@@ -235,16 +242,11 @@ ORDER BY msisdn
 """
 
 
-def _source(source: str | Path | None) -> str | None:
-    """A Parquet file, folder or glob as the glob DuckDB reads."""
-    if source is None:
-        return None
-    text = str(source)
-    if Path(text).is_dir():
-        return str(Path(text) / "*.parquet")
-    if not Path(text).exists() and not set(text) & set("*?["):
-        raise DataFileError(f"no such records file: {text}", field=text)
-    return text
+def hand_written_stages(names: dict[str, str], *, dialect: str) -> FeatureStages:
+    """The three queries over the tables ``names`` binds (a :class:`StageCompiler`)."""
+    if dialect != "duckdb":
+        raise ConfigurationError(f"the hand-written features are DuckDB SQL, not {dialect}")
+    return FeatureStages(*(sql.format(**names) for sql in (HANDSETS_SQL, DAILY_SQL, NUMBERS_SQL)))
 
 
 def hand_written_features(
@@ -259,31 +261,22 @@ def hand_written_features(
     threads: int | None = None,
 ) -> FeatureFiles:
     """The tables of :func:`~mvnoguard.analytics.traffic_features.compute_features` (DuckDB),
-    computed by the hand-written queries: ``handsets``, ``daily`` and ``numbers`` under
-    ``out_dir``, each a folder holding one Parquet file. Inputs as for ``compute_features``;
-    ``memory_limit`` and ``threads`` as for its DuckDB engine (by default, the same).
+    computed by the hand-written queries on the pipeline's own path (inputs registered, stages
+    written to Parquet): ``handsets``, ``daily`` and ``numbers`` under ``out_dir``. Inputs as
+    for ``compute_features``; ``memory_limit`` and ``threads`` as for its DuckDB engine (by
+    default, the same).
     """
-    sources = {
-        "calls": (_source(calls), CALLS_SCHEMA),
-        "messages": (_source(messages), MESSAGES_SCHEMA),
-        "complaints": (_source(complaints), COMPLAINTS_SCHEMA),
-        "activations": (_source(activations), ACTIVATIONS_SCHEMA),
-        "content_scores": (_source(content_scores), CONTENT_SCORES_SCHEMA),
-    }
-    files = FeatureFiles(daily=out_dir / "daily", numbers=out_dir / "numbers")
-    handsets = out_dir / "handsets"
     engine = DuckDBEngine(memory_limit=memory_limit, threads=threads)
     try:
-        for name, (source, schema) in sources.items():
-            if source is None:
-                engine.register_arrow(name, schema.to_pyarrow().empty_table())
-            else:
-                engine.register_parquet(name, source)
-        engine.write_parquet(HANDSETS_SQL, handsets)
-        engine.register_parquet("handsets", str(handsets / "*.parquet"))
-        engine.write_parquet(DAILY_SQL, files.daily)
-        engine.register_parquet("daily", files.daily_glob)
-        engine.write_parquet(NUMBERS_SQL, files.numbers)
+        return features_on(
+            engine,
+            calls=records_pattern(calls) or "",
+            out_dir=out_dir,
+            messages=records_pattern(messages),
+            complaints=records_pattern(complaints),
+            activations=records_pattern(activations),
+            content_scores=content_scores,
+            stages_of=hand_written_stages,
+        )
     finally:
         engine.close()
-    return files

@@ -40,7 +40,7 @@ import importlib
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -56,10 +56,13 @@ __all__ = [
     "NUMBER_COLUMNS",
     "SHORT_CALL_S",
     "FeatureFiles",
+    "FeatureStages",
+    "StageCompiler",
     "TrafficTables",
     "compile_features",
     "compute_features",
     "features_on",
+    "records_pattern",
 ]
 
 SHORT_CALL_S = 10
@@ -415,6 +418,12 @@ class FeatureStages:
     numbers: str
 
 
+class StageCompiler(Protocol):
+    """Builds the stages' SQL for one dialect over the tables ``names`` binds."""
+
+    def __call__(self, names: dict[str, str], *, dialect: str) -> FeatureStages: ...
+
+
 def compile_features(names: dict[str, str], *, dialect: str) -> FeatureStages:
     """The stages' SQL for one dialect. ``names`` binds the inputs and ``handsets`` and
     ``daily``, the names the engine registers the first two stages' output under."""
@@ -439,8 +448,13 @@ def features_on(
     complaints: str | None = None,
     activations: str | None = None,
     content_scores: Path | None = None,
+    stages_of: StageCompiler = compile_features,
 ) -> FeatureFiles:
-    """Compute the tables on an open engine; inputs are Parquet paths or globs."""
+    """Compute the tables on an open engine; inputs are Parquet paths or globs.
+
+    ``stages_of`` writes the stages' SQL (by default this module's Ibis definition; the
+    benchmark's hand-written baseline passes its own, to run on exactly the same path).
+    """
     names = {table: unique_name(table) for table in (*INPUT_TABLES, *STAGES)}
     files = FeatureFiles(daily=out_dir / "daily", numbers=out_dir / "numbers")
     handsets_dir = out_dir / "handsets"
@@ -457,7 +471,7 @@ def features_on(
                 engine.register_arrow(names[table], schema.to_pyarrow().empty_table())
             else:
                 engine.register_parquet(names[table], source)
-        stages = compile_features(names, dialect=engine.dialect)
+        stages = stages_of(names, dialect=engine.dialect)
         engine.write_parquet(stages.handsets, handsets_dir)
         engine.register_parquet(names["handsets"], str(handsets_dir / "*.parquet"))
         engine.write_parquet(stages.daily, files.daily)
@@ -485,24 +499,26 @@ def compute_features(
     :mod:`mvnoguard.analytics.traffic_ingest`; ``content_scores`` maps message texts to spam
     scores (see :mod:`mvnoguard.detection.content`).
     """
-
-    def pattern(source: str | Path | None) -> str | None:
-        if source is None:
-            return None
-        path = Path(source)
-        if path.is_dir():
-            return str(path / "*.parquet")
-        if not any(ch in str(source) for ch in "*?[") and not path.exists():
-            raise DataFileError(f"no such records file: {source}", field=str(source))
-        return str(source)
-
     with open_engine(engine) as running:
         return features_on(
             running,
-            calls=pattern(calls) or "",
+            calls=records_pattern(calls) or "",
             out_dir=out_dir,
-            messages=pattern(messages),
-            complaints=pattern(complaints),
-            activations=pattern(activations),
+            messages=records_pattern(messages),
+            complaints=records_pattern(complaints),
+            activations=records_pattern(activations),
             content_scores=content_scores,
         )
+
+
+def records_pattern(source: str | Path | None) -> str | None:
+    """A Parquet file, a folder of Parquet files or a glob, as the path or glob engines read;
+    :class:`DataFileError` for a file that does not exist."""
+    if source is None:
+        return None
+    path = Path(source)
+    if path.is_dir():
+        return str(path / "*.parquet")
+    if not any(ch in str(source) for ch in "*?[") and not path.exists():
+        raise DataFileError(f"no such records file: {source}", field=str(source))
+    return str(source)
