@@ -33,12 +33,9 @@ def masked_identity(identity: Identity | None) -> dict[str, Any] | None:
     }
 
 
-def subscriber_record(
-    session: Session, subscriber: Subscriber, *, actor: str, with_history: bool = True
-) -> dict[str, Any]:
-    """The masked record of one holder period; the view is written to the audit log."""
-    audit_log.append(session, actor=actor, action="subscriber.view", subject=subscriber.msisdn)
-    record: dict[str, Any] = {
+def holder_period(subscriber: Subscriber) -> dict[str, Any]:
+    """A holder period's own fields, identities masked (no history, no audit entry)."""
+    return {
         "msisdn": subscriber.msisdn,
         "enterprise_code": subscriber.enterprise.code,
         "status": subscriber.status,
@@ -52,6 +49,14 @@ def subscriber_record(
         "face_score": subscriber.face_score,
         "reverify_due_at": iso_utc(subscriber.reverify_due_at),
     }
+
+
+def subscriber_record(
+    session: Session, subscriber: Subscriber, *, actor: str, with_history: bool = True
+) -> dict[str, Any]:
+    """The masked record of one holder period; the view is written to the audit log."""
+    audit_log.append(session, actor=actor, action="subscriber.view", subject=subscriber.msisdn)
+    record = holder_period(subscriber)
     if with_history:
         record["history"] = [
             {

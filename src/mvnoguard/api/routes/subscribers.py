@@ -21,7 +21,7 @@ from mvnoguard.domain.access import Role
 from mvnoguard.domain.calendar import utc_now
 from mvnoguard.domain.subscribers import LifecycleEventKind
 from mvnoguard.identity.phones import normalize_msisdn
-from mvnoguard.registry.records import iso_utc, masked_identity, subscriber_record
+from mvnoguard.registry.records import holder_period, iso_utc, subscriber_record
 from mvnoguard.registry.registration import SignUp
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.registry.subscribers import latest_subscriber
@@ -152,18 +152,7 @@ def _registered_record(subscriber: Subscriber, *, actor: str) -> dict[str, Any]:
     sign-up behind that lock. ``GET /v1/subscribers/{msisdn}`` answers the same record, audited.
     """
     return {
-        "msisdn": subscriber.msisdn,
-        "enterprise_code": subscriber.enterprise.code,
-        "status": subscriber.status,
-        "activated_at": iso_utc(subscriber.activated_at),
-        "cancelled_at": iso_utc(subscriber.cancelled_at),
-        "holder": masked_identity(subscriber.identity),
-        "guardian": masked_identity(subscriber.guardian),
-        "agent": masked_identity(subscriber.agent),
-        "outlet_code": subscriber.outlet.code if subscriber.outlet else None,
-        "verification_method": subscriber.verification_method,
-        "face_score": subscriber.face_score,
-        "reverify_due_at": iso_utc(subscriber.reverify_due_at),
+        **holder_period(subscriber),
         "history": [
             {
                 "kind": LifecycleEventKind.ACTIVATED.value,
