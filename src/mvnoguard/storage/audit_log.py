@@ -19,19 +19,25 @@ from mvnoguard.storage.models import AuditEntry
 GENESIS = "0" * 64
 
 
+def _hashed_tail(occurred_at: datetime, actor: str, action: str, subject: str, detail: str) -> str:
+    """What an entry's hash covers after its predecessor's hash (fields split by 0x1f)."""
+    return "\x1f" + "\x1f".join(
+        [occurred_at.astimezone(UTC).isoformat(), actor, action, subject, detail]
+    )
+
+
 def _entry_hash(
     prev_hash: str, occurred_at: datetime, actor: str, action: str, subject: str, detail: str
 ) -> str:
-    payload = "\x1f".join(
-        [prev_hash, occurred_at.astimezone(UTC).isoformat(), actor, action, subject, detail]
-    )
+    payload = prev_hash + _hashed_tail(occurred_at, actor, action, subject, detail)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 # PostgreSQL appends in one statement: move the head (its row lock orders appends until the
-# commit), hash in the server over the same payload as ``_entry_hash``, insert the entry. In
-# READ COMMITTED an UPDATE that waited for the row re-reads its newest version, so the head is
-# never stale, and the entry's id is drawn under the lock: ids follow the chain.
+# commit), hash in the server over the same payload as ``_entry_hash`` (the head followed by
+# ``_hashed_tail``), insert the entry. In READ COMMITTED an UPDATE that waited for the row
+# re-reads its newest version, so the head is never stale, and the entry's id is drawn under
+# the lock: ids follow the chain.
 _PG_APPEND = text(
     """
     WITH head AS (
@@ -92,7 +98,7 @@ def append(
     }
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        tail = "\x1f" + "\x1f".join([occurred_at.isoformat(), actor, action, subject, detail])
+        tail = _hashed_tail(occurred_at, actor, action, subject, detail)
         row = connection.execute(_PG_APPEND, {**values, "tail": tail}).first()
         if row is None:
             connection.execute(_SEED_HEAD, {"genesis": GENESIS})
