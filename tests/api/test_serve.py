@@ -47,16 +47,18 @@ def socket_inodes(pid: int) -> set[int]:
     return inodes
 
 
-def server_side_inodes(server_port: int) -> dict[int, int]:
-    """Client port -> inode of the server's end, for established loopback connections."""
-    ends = {}
+ESTABLISHED, LISTEN = "01", "0A"  # TCP states as /proc/net/tcp writes them
+
+
+def tcp_sockets(local_port: int, state: str) -> list[tuple[int, int]]:
+    """(remote port, socket inode) of the IPv4 sockets on ``local_port`` in ``state``; every
+    listening socket's remote port is 0."""
+    found = []
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        local_port = int(fields[1].split(":")[1], 16)
-        remote_port = int(fields[2].split(":")[1], 16)
-        if local_port == server_port and fields[3] == "01":  # ESTABLISHED
-            ends[remote_port] = int(fields[9])
-    return ends
+        if int(fields[1].split(":")[1], 16) == local_port and fields[3] == state:
+            found.append((int(fields[2].split(":")[1], 16), int(fields[9])))
+    return found
 
 
 @pytest.fixture
@@ -85,12 +87,7 @@ def _workers(supervisor: int, port: int) -> set[int]:
 
 
 def _answers_on(pid: int, port: int) -> bool:
-    listening = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":  # LISTEN
-            listening.add(int(fields[9]))
-    return bool(listening & socket_inodes(pid))
+    return bool({inode for _, inode in tcp_sockets(port, LISTEN)} & socket_inodes(pid))
 
 
 def get(sock: socket.socket, path: str) -> bytes:
@@ -113,7 +110,7 @@ def test_connections_spread_over_every_worker_and_sigterm_stops_them(
     try:
         for client in clients:
             assert get(client, "/v1/numbers/13800000000/reputation").startswith(b"HTTP/1.1 401")
-        ends = server_side_inodes(port)
+        ends = dict(tcp_sockets(port, ESTABLISHED))
         owner = {inode: pid for pid in workers for inode in socket_inodes(pid)}
         served_by = [owner.get(ends[client.getsockname()[1]]) for client in clients]
         counts = {pid: served_by.count(pid) for pid in workers}
