@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
@@ -435,10 +435,13 @@ _SVG_PLOT = 360
 _SVG_CAPTION = 170
 
 
-def rate_chart_svg(title: str, bars: Sequence[pdf.RateBar]) -> str:
-    """Horizontal rate bars with their interval as whiskers, as one inline SVG element."""
-    top = pdf.rate_axis_top(bars)
-    height = 46 + len(bars) * 22
+def _svg_chart(
+    title: str, rows: int, top: float, ticks: Sequence[tuple[float, str]]
+) -> tuple[list[str], Callable[[float], float]]:
+    """The frame of a horizontal bar chart of ``rows`` bars on an axis from 0 to ``top``: the
+    opening tag, the title and the grid with its tick labels. Returns the parts so far (the
+    caller adds its bars and ``</svg>``) and the x position of a value."""
+    height = 46 + rows * 22
     width = _SVG_LABEL + _SVG_PLOT + _SVG_CAPTION
 
     def x_of(value: float) -> float:
@@ -449,13 +452,21 @@ def rate_chart_svg(title: str, bars: Sequence[pdf.RateBar]) -> str:
         f'width="{width}" height="{height}" font-family="sans-serif">',
         f'<text x="0" y="16" font-weight="bold" font-size="14">{escape(title)}</text>',
     ]
-    for tick in range(0, round(top * 100) + 1, 10):
-        x = x_of(tick / 100)
+    for value, text in ticks:
+        x = x_of(value)
         parts.append(
             f'<line x1="{x:.1f}" y1="24" x2="{x:.1f}" y2="{height - 18}" stroke="#ddd"/>'
             f'<text x="{x:.1f}" y="{height - 4}" font-size="10" text-anchor="middle">'
-            f"{tick}%</text>"
+            f"{text}</text>"
         )
+    return parts, x_of
+
+
+def rate_chart_svg(title: str, bars: Sequence[pdf.RateBar]) -> str:
+    """Horizontal rate bars with their interval as whiskers, as one inline SVG element."""
+    top = pdf.rate_axis_top(bars)
+    ticks = [(tick / 100, f"{tick}%") for tick in range(0, round(top * 100) + 1, 10)]
+    parts, x_of = _svg_chart(title, len(bars), top, ticks)
     for i, bar in enumerate(bars):
         y = 28 + i * 22
         low, high, mid = x_of(bar.ci_low), x_of(bar.ci_high), y + 7
@@ -493,25 +504,8 @@ def threshold_axis_top(bars: Sequence[ThresholdBar]) -> float:
 def threshold_chart_svg(title: str, bars: Sequence[ThresholdBar]) -> str:
     """Horizontal bars with each one's threshold as a red mark, as one inline SVG element."""
     top = threshold_axis_top(bars)
-    height = 46 + len(bars) * 22
-    width = _SVG_LABEL + _SVG_PLOT + _SVG_CAPTION
-
-    def x_of(value: float) -> float:
-        return _SVG_LABEL + _SVG_PLOT * min(max(value, 0.0), top) / top
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}" '
-        f'width="{width}" height="{height}" font-family="sans-serif">',
-        f'<text x="0" y="16" font-weight="bold" font-size="14">{escape(title)}</text>',
-    ]
-    for i in range(6):
-        tick = top * i / 5
-        x = x_of(tick)
-        parts.append(
-            f'<line x1="{x:.1f}" y1="24" x2="{x:.1f}" y2="{height - 18}" stroke="#ddd"/>'
-            f'<text x="{x:.1f}" y="{height - 4}" font-size="10" text-anchor="middle">'
-            f"{tick:g}</text>"
-        )
+    ticks = [(top * i / 5, f"{top * i / 5:g}") for i in range(6)]
+    parts, x_of = _svg_chart(title, len(bars), top, ticks)
     for i, bar in enumerate(bars):
         y = 28 + i * 22
         parts.append(
