@@ -81,6 +81,16 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     db.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a brand-new database with no tables at all (for migration tests)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with scratch_postgres_database("mvnoguard_empty") as url:
+        yield url
+
+
 @pytest.fixture
 def vault() -> PiiVault:
     return PiiVault(KeyRing.generate())

@@ -27,7 +27,8 @@ class Runtime:
 
     @cached_property
     def database(self) -> Database:
-        return open_database(self.settings.resolved_database_url)
+        # The key ring is opened only if a migration has personal data to seal or open.
+        return open_database(self.settings.resolved_database_url, vault=lambda: self.vault)
 
     @cached_property
     def vault(self) -> PiiVault:

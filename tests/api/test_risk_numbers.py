@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from mvnoguard.storage.models import Complaint
 from tests.api.conftest import HOLDER_A, NUMBER_A, NUMBER_B, LiveServer
 from tests.api.test_subscribers import assert_error, assert_masked, sign_up_body
 from tests.registry.builders import row_counts
@@ -249,3 +251,27 @@ def test_complaints_count_in_the_reputation_and_repeat_adds_nothing(live: LiveSe
     assert again.json()["complaint_id"] == first.json()["complaint_id"]
     assert_error(bad, 422, "invalid_input")
     assert reputation.json()["complaints"] == 1
+
+
+def test_a_complaints_reporter_number_is_sealed_and_not_answered(live: LiveServer) -> None:
+    reporter = "13800138077"
+    complaint = {
+        "reported_number": "+8613912340011",
+        "reporter_number": reporter,
+        "category": "fraud",
+        "received_at": "2026-11-20T09:00:00+08:00",
+    }
+    with live.client("E02") as client:
+        first = client.post("/v1/complaints", json=complaint)
+        again = client.post("/v1/complaints", json=complaint)
+    assert first.status_code == 201, first.text
+    assert again.json() == {**first.json(), "duplicate": True}
+    assert reporter not in first.text + again.text
+    with live.runtime.database.transaction() as session:
+        sealed = session.scalar(
+            select(Complaint.reporter_number_sealed).where(
+                Complaint.id == first.json()["complaint_id"]
+            )
+        )
+    assert sealed is not None and reporter.encode() not in sealed
+    assert live.runtime.vault.decrypt(sealed, context="reporter_number") == f"+86{reporter}"

@@ -26,6 +26,7 @@ from mvnoguard.errors import MvnoguardError
 from mvnoguard.identity.documents import ric_check_character
 from mvnoguard.storage.database import Database, head_revision, open_database
 from mvnoguard.storage.models import Enterprise, Identity, NumberBlock, Outlet
+from tests.linkage.test_complaints import CONTRACT_ROWS, write_csv
 
 runner = CliRunner()
 
@@ -415,6 +416,27 @@ def test_vault_rotate_keeps_every_record_readable(home: Path) -> None:
     register(home, "17090000002")
     with store(home) as database, database.transaction() as session:
         assert len(session.scalars(select(Identity)).all()) == 1
+
+
+def test_vault_rotate_moves_complaint_reporters_and_a_reimport_adds_nothing(
+    home: Path, tmp_path: Path
+) -> None:
+    feed = write_csv(tmp_path / "complaints.csv", CONTRACT_ROWS)
+    at = ["--at", "2016-06-01T10:00:00+08:00"]
+    first = ok_json(home, "complaints", "import", str(feed), "--json", *at)
+    assert (first["accepted"], first["duplicates"]) == (2, 1)
+    rotated = ok(home, "vault", "rotate")
+    assert "1 complaint reporter numbers now under key version 2" in rotated
+    again = ok_json(home, "complaints", "import", str(feed), "--json", *at)
+    assert (again["accepted"], again["duplicates"]) == (0, 3)
+    opened = ok_json(home, "complaints", "reporter", "1", "--purpose", "call back")
+    assert opened == {"complaint_id": 1, "reporter_number": "+8613800138000"}
+
+
+def test_opening_an_unknown_complaints_reporter_is_one_error_line(home: Path) -> None:
+    done = run_cli(home, "complaints", "reporter", "7", "--purpose", "call back")
+    assert done.returncode != 0
+    assert done.stderr.strip() == "error[unknown_complaint]: no complaint 7 (field: complaint_id)"
 
 
 def test_db_upgrade(home: Path) -> None:

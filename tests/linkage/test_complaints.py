@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.risk import ComplaintCategory, RiskCategory, RiskLevel, RiskStatus
 from mvnoguard.errors import InvalidInput
+from mvnoguard.identity.vault import PiiVault
 from mvnoguard.linkage import complaints, risk_numbers
 from mvnoguard.linkage.complaints import ComplaintIn
 from mvnoguard.linkage.risk_numbers import RiskPush
@@ -39,15 +40,15 @@ def complaint(
     return ComplaintIn(number, None, category, NOW - timedelta(minutes=minutes), "claimed police")
 
 
-def test_complaints_corroborate_a_report(market: Database, policy: Policy) -> None:
+def test_complaints_corroborate_a_report(market: Database, vault: PiiVault, policy: Policy) -> None:
     with market.transaction() as session:
         risk_numbers.push(
             session, E02, RiskPush(B_E01, RiskCategory.FRAUD, 0.5, "x"), now=NOW, policy=policy
         )
-        complaints.submit(session, None, complaint(B_E01, 3), now=NOW, policy=policy)
-        complaints.submit(session, None, complaint(B_E01, 2), now=NOW, policy=policy)
+        complaints.submit(session, None, complaint(B_E01, 3), vault=vault, now=NOW, policy=policy)
+        complaints.submit(session, None, complaint(B_E01, 2), vault=vault, now=NOW, policy=policy)
         before = risk_numbers.reputation(session, E01, B_E01, now=NOW, policy=policy)
-        complaints.submit(session, None, complaint(B_E01, 1), now=NOW, policy=policy)
+        complaints.submit(session, None, complaint(B_E01, 1), vault=vault, now=NOW, policy=policy)
         after = risk_numbers.reputation(session, E01, B_E01, now=NOW, policy=policy)
     assert (before.status, before.complaints, before.risk_level) == (
         RiskStatus.REPORTED,
@@ -61,20 +62,28 @@ def test_complaints_corroborate_a_report(market: Database, policy: Policy) -> No
     )
 
 
-def test_complaints_alone_never_confirm(market: Database, policy: Policy) -> None:
+def test_complaints_alone_never_confirm(market: Database, vault: PiiVault, policy: Policy) -> None:
     with market.transaction() as session:
         for minutes in range(5):
-            complaints.submit(session, None, complaint(A_E02, minutes), now=NOW, policy=policy)
+            complaints.submit(
+                session, None, complaint(A_E02, minutes), vault=vault, now=NOW, policy=policy
+            )
         seen = risk_numbers.reputation(session, E01, A_E02, now=NOW, policy=policy)
         feed = risk_numbers.changes(session, E01, since=0, limit=10)
     assert (seen.status, seen.complaints, seen.risk_level) == (None, 5, RiskLevel.MEDIUM)
     assert feed.items == []
 
 
-def test_the_same_complaint_twice_is_stored_once(market: Database, policy: Policy) -> None:
+def test_the_same_complaint_twice_is_stored_once(
+    market: Database, vault: PiiVault, policy: Policy
+) -> None:
     with market.transaction() as session:
-        first = complaints.submit(session, E01, complaint(B_E01, 1), now=NOW, policy=policy)
-        again = complaints.submit(session, E01, complaint(B_E01, 1), now=NOW, policy=policy)
+        first = complaints.submit(
+            session, E01, complaint(B_E01, 1), vault=vault, now=NOW, policy=policy
+        )
+        again = complaints.submit(
+            session, E01, complaint(B_E01, 1), vault=vault, now=NOW, policy=policy
+        )
         stored = session.scalar(select(func.count(Complaint.id)))
     assert (first.duplicate, again.duplicate) == (False, True)
     assert first.complaint_id == again.complaint_id
@@ -95,11 +104,11 @@ def test_the_same_complaint_twice_is_stored_once(market: Database, policy: Polic
     ],
 )
 def test_a_refused_complaint_leaves_nothing(
-    market: Database, policy: Policy, bad: ComplaintIn, code: str
+    market: Database, vault: PiiVault, policy: Policy, bad: ComplaintIn, code: str
 ) -> None:
     before = row_counts(market)
     with pytest.raises(InvalidInput) as refused, market.transaction() as session:
-        complaints.submit(session, None, bad, now=NOW, policy=policy)
+        complaints.submit(session, None, bad, vault=vault, now=NOW, policy=policy)
     assert refused.value.code == code
     assert row_counts(market) == before
 
@@ -123,14 +132,14 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
 
 
 def test_the_contract_feed_quarantines_bad_rows_and_imports_once(
-    market: Database, policy: Policy, tmp_path: Path
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
 ) -> None:
     feed = write_csv(tmp_path / "complaints.csv", CONTRACT_ROWS)
     with feed.open("a", encoding="utf-8") as handle:
         handle.write("only,three,fields\n")
     with market.transaction() as session:
         result = complaints.import_feed(
-            session, feed, quarantine_dir=tmp_path / "q", now=NOW, policy=policy
+            session, feed, vault=vault, quarantine_dir=tmp_path / "q", now=NOW, policy=policy
         )
     assert (result.accepted, result.quarantined, result.duplicates) == (2, 5, 1)
     assert result.quarantine_file is not None
@@ -146,7 +155,7 @@ def test_the_contract_feed_quarantines_bad_rows_and_imports_once(
     assert {q["file"] for q in quarantined} == {"complaints.csv"}
     with market.transaction() as session:
         again = complaints.import_feed(
-            session, feed, quarantine_dir=tmp_path / "q", now=NOW, policy=policy
+            session, feed, vault=vault, quarantine_dir=tmp_path / "q", now=NOW, policy=policy
         )
         stored = session.scalars(select(Complaint).order_by(Complaint.id)).all()
         assert verify_chain(session).ok
@@ -159,7 +168,9 @@ def test_the_contract_feed_quarantines_bad_rows_and_imports_once(
     assert stored[1].received_at == datetime(2016, 5, 30, 2, 0, tzinfo=UTC)
 
 
-def test_the_contract_feed_reads_parquet(market: Database, policy: Policy, tmp_path: Path) -> None:
+def test_the_contract_feed_reads_parquet(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
     header, *rows = CONTRACT_ROWS[:3]
     table = pa.table({name: [row[i] or None for row in rows] for i, name in enumerate(header)})
     pq.write_table(table, tmp_path / "complaints.parquet")
@@ -167,6 +178,7 @@ def test_the_contract_feed_reads_parquet(market: Database, policy: Policy, tmp_p
         result = complaints.import_feed(
             session,
             tmp_path / "complaints.parquet",
+            vault=vault,
             quarantine_dir=tmp_path,
             now=NOW,
             policy=policy,
@@ -174,13 +186,17 @@ def test_the_contract_feed_reads_parquet(market: Database, policy: Policy, tmp_p
     assert (result.accepted, result.quarantined, result.duplicates) == (2, 0, 0)
 
 
-def test_complaint_rates_per_10k_live_users(market: Database, policy: Policy) -> None:
+def test_complaint_rates_per_10k_live_users(
+    market: Database, vault: PiiVault, policy: Policy
+) -> None:
     with market.transaction() as session:
         for minutes in range(3):
-            complaints.submit(session, None, complaint(B_E01, minutes), now=NOW, policy=policy)
-        complaints.submit(session, None, complaint(A_E02, 1), now=NOW, policy=policy)
+            complaints.submit(
+                session, None, complaint(B_E01, minutes), vault=vault, now=NOW, policy=policy
+            )
+        complaints.submit(session, None, complaint(A_E02, 1), vault=vault, now=NOW, policy=policy)
         complaints.submit(
-            session, None, complaint(A_E02, 60 * 24 * 40), now=NOW, policy=policy
+            session, None, complaint(A_E02, 60 * 24 * 40), vault=vault, now=NOW, policy=policy
         )  # before the period
         rates = complaints.complaint_rates(
             session, since=NOW - timedelta(days=30), until=NOW + timedelta(seconds=1)
@@ -206,7 +222,7 @@ def test_the_ftc_subjects_map_to_categories() -> None:
 
 
 def test_the_real_ftc_file_imports_with_counts(
-    market: Database, policy: Policy, tmp_path: Path
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
 ) -> None:
     if not FTC_FILE.is_file():
         skip_or_fail(f"the FTC complaint file is missing: {FTC_FILE}")
@@ -217,7 +233,7 @@ def test_the_real_ftc_file_imports_with_counts(
     now = datetime(2021, 7, 9, tzinfo=UTC)
     with market.transaction() as session:
         result = complaints.import_ftc(
-            session, FTC_FILE, quarantine_dir=tmp_path, now=now, policy=policy
+            session, FTC_FILE, vault=vault, quarantine_dir=tmp_path, now=now, policy=policy
         )
     assert result.accepted + result.quarantined + result.duplicates == len(raw) == 14_034
     assert result.duplicates == verbatim_repeats
@@ -235,7 +251,7 @@ def test_the_real_ftc_file_imports_with_counts(
         )
         top = risk_numbers.reputation(session, E01, "+1 315-232-8257", now=now, policy=policy)
         again = complaints.import_ftc(
-            session, FTC_FILE, quarantine_dir=tmp_path, now=now, policy=policy
+            session, FTC_FILE, vault=vault, quarantine_dir=tmp_path, now=now, policy=policy
         )
     assert sum(by_category.values()) == result.accepted
     assert set(by_category) == {"fraud", "harassment", "spam", "other"}

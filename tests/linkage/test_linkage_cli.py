@@ -62,3 +62,40 @@ def test_dispose_needs_an_enterprise_and_confirm_a_known_number(tmp_path: Path) 
     assert result.exit_code != 0
     assert getattr(result.exception, "code", None) == "unknown_risk_number"
     assert not isinstance(result.exception, RuleViolation)
+
+
+def test_the_reporter_number_is_never_printed_nor_stored_in_clear(tmp_path: Path) -> None:
+    feed = write_csv(tmp_path / "complaints.csv", CONTRACT_ROWS)
+    home = tmp_path / "home"
+    printed = [
+        run(home, "complaints", "import", str(feed), "--json", *AT),
+        run(home, "complaints", "import", str(feed), *AT),
+        run(
+            home,
+            "complaints",
+            "submit",
+            "+1 415 555 0199",
+            "--category",
+            "spam",
+            "--reporter",
+            "13900139000",
+            *AT,
+        ),
+    ]
+    for output in printed:
+        assert "13800138000" not in output
+        assert "13900139000" not in output
+    for path in home.rglob("*"):  # the store (and its WAL), the quarantine, the key ring
+        if path.is_file():
+            data = path.read_bytes()
+            assert b"13800138000" not in data, path
+            assert b"13900139000" not in data, path
+    # The regulator opens it for follow-up, with a purpose; the access is in the audit log.
+    opened = json.loads(run(home, "complaints", "reporter", "1", "--purpose", "call back", *AT))
+    assert opened == {"complaint_id": 1, "reporter_number": "+8613800138000"}
+    refused = runner.invoke(app, ["--home", str(home), "complaints", "reporter", "1"])
+    assert refused.exit_code != 0  # --purpose is required
+    unknown = runner.invoke(
+        app, ["--home", str(home), "complaints", "reporter", "99", "--purpose", "x"]
+    )
+    assert getattr(unknown.exception, "code", None) == "unknown_complaint"

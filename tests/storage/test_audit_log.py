@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -23,7 +21,6 @@ from mvnoguard.storage.database import (
     upgrade,
 )
 from mvnoguard.storage.models import AuditEntry, Base
-from tests.conftest import scratch_postgres_database
 
 START = datetime(2016, 3, 1, 2, 0, tzinfo=UTC)
 
@@ -197,16 +194,6 @@ def test_the_head_upgrade_continues_an_existing_log(empty_url: str) -> None:
 
 
 # -- migrations -------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of a brand-new database with no tables at all."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    with scratch_postgres_database("mvnoguard_migr") as url:
-        yield url
 
 
 def test_upgrade_to_head_creates_exactly_the_model_tables(empty_url: str) -> None:

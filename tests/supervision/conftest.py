@@ -97,7 +97,7 @@ def add_complaints(
             Complaint(
                 content_key=f"test-{serial:059d}",
                 reported_number=f"+86170{serial:08d}",
-                reporter_number=None,
+                reporter_number_sealed=None,
                 category="harassment",
                 received_at=received_at,
                 text=None,

@@ -141,6 +141,7 @@ def complaints_import(
         result = load(
             session,
             file,
+            vault=rt.vault,
             quarantine_dir=rt.settings.quarantine_dir,
             now=when(at),
             policy=rt.policy,
@@ -171,9 +172,27 @@ def complaints_submit(
     complaint = complaints.ComplaintIn(reported_number, reporter, category, now, text)
     with rt.database.transaction() as session:
         entry = complaints.submit(
-            session, principal(enterprise), complaint, now=now, policy=rt.policy
+            session, principal(enterprise), complaint, vault=rt.vault, now=now, policy=rt.policy
         )
     print_json(entry.to_json())
+
+
+@complaints_app.command("reporter")
+def complaints_reporter(
+    ctx: typer.Context,
+    complaint_id: int,
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="Why the complainant's number is needed (audited).")
+    ],
+    at: AtOption = None,
+) -> None:
+    """Show a complainant's number for follow-up (regulator); the access is audited."""
+    rt = runtime(ctx)
+    with rt.database.transaction() as session:
+        number = complaints.reveal_reporter(
+            session, rt.vault, principal(None), complaint_id, purpose=purpose, now=when(at)
+        )
+    print_json({"complaint_id": complaint_id, "reporter_number": number})
 
 
 @tasks_app.command("list")

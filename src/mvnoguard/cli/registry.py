@@ -16,6 +16,7 @@ from mvnoguard.domain.subscribers import HostNetwork, LifecycleEventKind, Outlet
 from mvnoguard.errors import ConfigurationError, InvalidInput
 from mvnoguard.identity.documents import parse_document_input
 from mvnoguard.identity.vault import VAULT_KEY_FILE, PiiVault
+from mvnoguard.linkage import complaints
 from mvnoguard.registry import catalog
 from mvnoguard.registry.identities import rotate_keys
 from mvnoguard.registry.records import iso_utc, subscriber_record
@@ -42,14 +43,15 @@ EnterpriseOption = Annotated[
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply every pending schema migration (also done automatically on first use)."""
-    database = runtime(ctx).database
-    upgrade(database.engine)
+    rt = runtime(ctx)
+    database = rt.database
+    upgrade(database.engine, vault=lambda: rt.vault)
     typer.echo(f"schema at revision {current_revision(database.engine)}")
 
 
 @vault_app.command("rotate")
 def vault_rotate(ctx: typer.Context) -> None:
-    """Move every identity record to a new key version, then retire the old one."""
+    """Move identity records and complainants' numbers to a new key version; retire the old."""
     rt = runtime(ctx)
     if rt.settings.vault_key is not None:
         raise ConfigurationError(
@@ -60,13 +62,18 @@ def vault_rotate(ctx: typer.Context) -> None:
     old_ring = rt.vault.ring
     new_ring = old_ring.rotate()
     new_ring.save(path)  # both versions saved before any record moves
+    new_vault = PiiVault(new_ring)
     with rt.database.transaction() as session:
-        moved = rotate_keys(session, PiiVault(new_ring))
+        moved = rotate_keys(session, new_vault)
+        moved_complaints = complaints.rotate_keys(session, new_vault)
     final = new_ring
     for version in old_ring.versions:
         final = final.retire(version)
     final.save(path)
     typer.echo(f"{moved} identity records now under key version {final.current}")
+    typer.echo(
+        f"{moved_complaints} complaint reporter numbers now under key version {final.current}"
+    )
 
 
 @enterprise_app.command("add")

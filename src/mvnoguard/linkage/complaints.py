@@ -4,7 +4,22 @@ A complaint is stored once, keyed by its content: importing the same file again 
 Complaints count towards a number's reputation and can corroborate a report (see
 :mod:`mvnoguard.linkage.risk_numbers`); a complaint alone never confirms a number. Feed files
 are streamed in batches; a bad row goes to a quarantine CSV (file, row, field, code, reason)
-and never sinks the file. The reporter's number is kept for follow-up and never shown.
+and never sinks the file.
+
+The reporter's (complainant's) number is personal data. It is kept for follow-up only, sealed
+by the vault (context ``"reporter_number"``) and never stored in clear; no answer, report or
+command output shows it. :func:`reveal_reporter` opens it for the regulator and writes an audit
+entry. The content key is a SHA-256 over the complaint's fields in which the reporter's number
+is replaced by its keyed vault token (kind ``"complaint_reporter"``), so the key cannot be
+brute-forced back to the number without the vault's token key. A token carries its key
+version, so duplicates are looked up under every version in the key ring, and ``vault rotate``
+re-keys the stored complaints (:func:`rotate_keys`) before the old version is retired: a file
+imported before a rotation adds nothing when imported again after it. A complaint without a
+reporter number has the same key as before tokens were used, whatever the key ring.
+
+Two imports of the same file at once do not fail on the content key: a batch that collides
+with rows another transaction committed meanwhile is retried from a savepoint, and finds them
+as duplicates (PostgreSQL); SQLite takes its write lock before looking for duplicates.
 
 Two feed shapes: the ``complaints`` data contract, and the US FTC Do-Not-Call complaint file
 (:func:`import_ftc`), whose times carry no zone and are read as US Eastern time, the FTC's own.
@@ -22,7 +37,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mvnoguard.analytics.contract_files import RowProblem, columns_of, read_batches
@@ -32,8 +48,9 @@ from mvnoguard.domain.calendar import as_aware
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.risk import ComplaintCategory
 from mvnoguard.domain.subscribers import SubscriberStatus
-from mvnoguard.errors import DataFileError, InvalidInput
-from mvnoguard.linkage.callers import policy_or_default
+from mvnoguard.errors import Conflict, DataFileError, InvalidInput, NotFound
+from mvnoguard.identity.vault import PiiVault
+from mvnoguard.linkage.callers import REGULATOR_ONLY, policy_or_default, require_role
 from mvnoguard.linkage.numbers import e164, owner_of
 from mvnoguard.linkage.risk_numbers import (
     CLEARED,
@@ -49,6 +66,12 @@ MAX_TEXT_CHARS = 4_000
 # A clock a little ahead of ours is not a complaint from the future.
 CLOCK_SKEW = timedelta(minutes=5)
 _CHUNK = 500
+REPORTER_CONTEXT = "reporter_number"  # the vault context of Complaint.reporter_number_sealed
+REPORTER_KIND = "complaint_reporter"  # the vault token kind that stands for it in content keys
+# A batch colliding with another import's rows is stored again this many times at most; each
+# retry finds every row the other transaction committed, so a second one is already rare.
+STORE_ATTEMPTS = 5
+MAX_PURPOSE_CHARS = 500
 CONTRACT_COLUMNS = ("reported_number", "reporter_number", "category", "received_at", "text")
 _REQUIRED = ("reported_number", "category", "received_at")
 FTC_COLUMNS = (
@@ -146,15 +169,41 @@ class EnterpriseRate:
 @dataclass(frozen=True)
 class _Parsed:
     reported: str
-    reporter: str | None
+    reporter: str | None  # in clear in memory only; sealed by the vault before it is stored
     category: ComplaintCategory
     received_at: datetime
     text: str | None
-    key: str
+    keys: tuple[str, ...]  # the content key under each vault key version, current first
+
+    @property
+    def key(self) -> str:
+        return self.keys[0]
 
 
 def _content_key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def content_keys(
+    vault: PiiVault,
+    reported: str,
+    reporter: str | None,
+    category: str,
+    received_at: datetime,
+    text: str | None,
+) -> tuple[str, ...]:
+    """A complaint's content key under every key version in the ring, current first.
+
+    SHA-256 over the reported number, the reporter's keyed token (``"v<version>:<hex>"``; empty
+    without a reporter), the category, the UTC time and the text. Without a reporter there is
+    no token and one key, the same under every key ring.
+    """
+    tail = (category, received_at.astimezone(UTC).isoformat(), text or "")
+    if reporter is None:
+        return (_content_key(reported, "", *tail),)
+    return tuple(
+        _content_key(reported, token, *tail) for token in vault.tokens(REPORTER_KIND, reporter)
+    )
 
 
 def _text(value: str | None) -> str | None:
@@ -184,7 +233,7 @@ def _category(value: object) -> ComplaintCategory:
         ) from None
 
 
-def parse(complaint: ComplaintIn, *, now: datetime) -> _Parsed:
+def parse(complaint: ComplaintIn, *, now: datetime, vault: PiiVault) -> _Parsed:
     """A complaint checked and normalised; raises InvalidInput naming the field at fault."""
     reported = e164(complaint.reported_number, field="reported_number")
     reporter = (
@@ -197,8 +246,8 @@ def parse(complaint: ComplaintIn, *, now: datetime) -> _Parsed:
         raise InvalidInput("received_at must be a time", code="bad_time", field="received_at")
     received = _received(complaint.received_at, now, "received_at")
     text = _text(complaint.text)
-    key = _content_key(reported, reporter or "", category.value, received.isoformat(), text or "")
-    return _Parsed(reported, reporter, category, received, text, key)
+    keys = content_keys(vault, reported, reporter, category.value, received, text)
+    return _Parsed(reported, reporter, category, received, text, keys)
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -206,22 +255,71 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
+# SQLite: a write that changes nothing but takes the database's write lock, so the look-up for
+# duplicates and the inserts after it see every row other writers committed, and no other
+# writer can add one in between (the driver begins the transaction at its first write). It also
+# keeps the savepoint below from opening the transaction: SQLite would commit a transaction
+# opened by a savepoint when the savepoint is released, out from under the caller's rollback.
+_SQLITE_WRITE_LOCK = text("UPDATE complaints SET id = id WHERE 0 = 1")
+
+
 def _store(
-    session: Session, parsed: Sequence[_Parsed], *, source: str, now: datetime, policy: Policy
+    session: Session,
+    vault: PiiVault,
+    parsed: Sequence[_Parsed],
+    *,
+    source: str,
+    now: datetime,
+    policy: Policy,
 ) -> tuple[list[Complaint], int]:
-    """Add the complaints not stored yet; returns them and how many were duplicates."""
+    """Add the complaints not stored yet; returns them and how many were duplicates.
+
+    Another transaction storing the same complaints at the same time (two imports of one file)
+    makes the insert fail on the content key once that transaction commits; the batch is then
+    rolled back to its savepoint and stored again, which finds those rows as duplicates.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(_SQLITE_WRITE_LOCK)
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            with session.begin_nested():
+                rows = _insert_fresh(session, vault, parsed, source=source, now=now)
+            break
+        except IntegrityError as exc:
+            if not _content_key_clash(exc):
+                raise
+            if attempt == STORE_ATTEMPTS:
+                raise Conflict(
+                    "other transactions kept storing the same complaints; try again",
+                    code="complaints_busy",
+                ) from None
+    _touch_risk_entries(session, rows, now=now, policy=policy)
+    return rows, len(parsed) - len(rows)
+
+
+def _content_key_clash(exc: IntegrityError) -> bool:
+    message = str(exc.orig)
+    return "uq_complaints_content_key" in message or "complaints.content_key" in message
+
+
+def _insert_fresh(
+    session: Session, vault: PiiVault, parsed: Sequence[_Parsed], *, source: str, now: datetime
+) -> list[Complaint]:
+    """Insert the complaints whose content key (under any key version) is not stored yet."""
     fresh: dict[str, _Parsed] = {}
     for item in parsed:
         fresh.setdefault(item.key, item)
-    keys = list(fresh)
-    for chunk in _chunks(keys):
+    current_of = {key: item.key for item in fresh.values() for key in item.keys}
+    for chunk in _chunks(list(current_of)):
         for known in session.scalars(
             select(Complaint.content_key).where(Complaint.content_key.in_(chunk))
         ):
-            fresh.pop(known, None)
+            fresh.pop(current_of[known], None)
+    items = list(fresh.values())
+    sealed = vault.encrypt_many([item.reporter for item in items], context=REPORTER_CONTEXT)
     owners: dict[str, int | None] = {}
     rows: list[Complaint] = []
-    for item in fresh.values():
+    for item, reporter_sealed in zip(items, sealed, strict=True):
         if item.reported not in owners:
             owner = owner_of(session, item.reported)
             owners[item.reported] = owner.id if owner is not None else None
@@ -229,7 +327,7 @@ def _store(
             Complaint(
                 content_key=item.key,
                 reported_number=item.reported,
-                reporter_number=item.reporter,
+                reporter_number_sealed=reporter_sealed,
                 category=item.category.value,
                 received_at=item.received_at,
                 text=item.text,
@@ -240,8 +338,7 @@ def _store(
         )
     session.add_all(rows)
     session.flush()
-    _touch_risk_entries(session, rows, now=now, policy=policy)
-    return rows, len(parsed) - len(rows)
+    return rows
 
 
 def _touch_risk_entries(
@@ -272,13 +369,19 @@ def submit(
     principal: Principal | None,
     complaint: ComplaintIn,
     *,
+    vault: PiiVault,
     now: datetime,
     policy: Policy | None = None,
 ) -> ComplaintEntry:
-    """One complaint (a citizen's when ``principal`` is None); the same one again adds nothing."""
-    item = parse(complaint, now=now)
+    """One complaint (a citizen's when ``principal`` is None); the same one again adds nothing.
+
+    The reporter's number is sealed by ``vault``; the answer never carries it.
+    """
+    item = parse(complaint, now=now, vault=vault)
     actor = principal.actor if principal is not None else "citizen"
-    added, _ = _store(session, [item], source="api", now=now, policy=policy_or_default(policy))
+    added, _ = _store(
+        session, vault, [item], source="api", now=now, policy=policy_or_default(policy)
+    )
     if added:
         stored = added[0]
         audit_log.append(
@@ -290,7 +393,9 @@ def submit(
             at=now,
         )
     else:
-        found = session.scalar(select(Complaint).where(Complaint.content_key == item.key))
+        found = session.scalar(
+            select(Complaint).where(Complaint.content_key.in_(item.keys)).limit(1)
+        )
         assert found is not None  # _store saw it
         stored = found
     return ComplaintEntry(
@@ -300,10 +405,10 @@ def submit(
 
 # -- feed files -------------------------------------------------------------------------------
 
-RowParser = Callable[[dict[str, str | None], datetime], _Parsed]
+RowParser = Callable[[dict[str, str | None], datetime, PiiVault], _Parsed]
 
 
-def _contract_row(raw: dict[str, str | None], now: datetime) -> _Parsed:
+def _contract_row(raw: dict[str, str | None], now: datetime, vault: PiiVault) -> _Parsed:
     for name in _REQUIRED:
         if not (raw.get(name) or "").strip():
             raise InvalidInput(f"{name} is required", code="missing_value", field=name)
@@ -323,6 +428,7 @@ def _contract_row(raw: dict[str, str | None], now: datetime) -> _Parsed:
             text=raw.get("text"),
         ),
         now=now,
+        vault=vault,
     )
 
 
@@ -331,7 +437,8 @@ def ftc_category(subject: str | None) -> ComplaintCategory:
     return FTC_SUBJECTS.get(key, ComplaintCategory.OTHER)
 
 
-def _ftc_row(raw: dict[str, str | None], now: datetime) -> _Parsed:
+def _ftc_row(raw: dict[str, str | None], now: datetime, vault: PiiVault) -> _Parsed:
+    """An FTC row; the file names no consumer's number, so there is nothing to seal."""
     number = (raw.get("Company_Phone_Number") or "").strip()
     if not number:
         raise InvalidInput(
@@ -353,7 +460,7 @@ def _ftc_row(raw: dict[str, str | None], now: datetime) -> _Parsed:
     # Distinct consumers can complain about one number in the same second: the whole row is the
     # content, so only a row repeated verbatim counts as a duplicate.
     key = _content_key("ftc", *((raw.get(name) or "") for name in FTC_COLUMNS))
-    return _Parsed(reported, None, ftc_category(subject), received, text, key)
+    return _Parsed(reported, None, ftc_category(subject), received, text, (key,))
 
 
 def _import(
@@ -364,6 +471,7 @@ def _import(
     required: Sequence[str],
     parse_row: RowParser,
     source: str,
+    vault: PiiVault,
     quarantine_dir: Path,
     now: datetime,
     policy: Policy | None,
@@ -386,12 +494,12 @@ def _import(
         for i, row_number in enumerate(table.column("source_row").to_pylist()):
             raw = {name: values[name][i] for name in present}
             try:
-                parsed.append(parse_row(raw, now))
+                parsed.append(parse_row(raw, now, vault))
             except InvalidInput as exc:
                 problems.append(
                     RowProblem(path.name, row_number, exc.field or "", exc.code, exc.message)
                 )
-        added, repeated = _store(session, parsed, source=source, now=now, policy=policy)
+        added, repeated = _store(session, vault, parsed, source=source, now=now, policy=policy)
         accepted += len(added)
         duplicates += repeated
     quarantined = len({(p.file, p.row) for p in problems})
@@ -426,11 +534,12 @@ def import_feed(
     session: Session,
     path: Path,
     *,
+    vault: PiiVault,
     quarantine_dir: Path,
     now: datetime,
     policy: Policy | None = None,
 ) -> ComplaintImport:
-    """Load a ``complaints`` contract file (CSV or Parquet)."""
+    """Load a ``complaints`` contract file (CSV or Parquet); reporter numbers are sealed."""
     return _import(
         session,
         path,
@@ -438,6 +547,7 @@ def import_feed(
         required=_REQUIRED,
         parse_row=_contract_row,
         source="contract",
+        vault=vault,
         quarantine_dir=quarantine_dir,
         now=now,
         policy=policy,
@@ -448,11 +558,15 @@ def import_ftc(
     session: Session,
     path: Path,
     *,
+    vault: PiiVault,
     quarantine_dir: Path,
     now: datetime,
     policy: Policy | None = None,
 ) -> ComplaintImport:
-    """Load the FTC Do-Not-Call complaint file: US numbers to E.164, category from Subject."""
+    """Load the FTC Do-Not-Call complaint file: US numbers to E.164, category from Subject.
+
+    The file names no consumer's number; ``vault`` is taken like :func:`import_feed` takes it.
+    """
     return _import(
         session,
         path,
@@ -460,6 +574,7 @@ def import_ftc(
         required=("Company_Phone_Number", "Created_Date", "Subject"),
         parse_row=_ftc_row,
         source="ftc",
+        vault=vault,
         quarantine_dir=quarantine_dir,
         now=now,
         policy=policy,
@@ -495,3 +610,74 @@ def complaint_rates(session: Session, *, since: datetime, until: datetime) -> li
         rate = round(complaints / live * 10_000, 4) if live else None
         rates.append(EnterpriseRate(code, complaints, live, rate))
     return rates
+
+
+# -- the reporter's number --------------------------------------------------------------------
+
+
+def reveal_reporter(
+    session: Session,
+    vault: PiiVault,
+    principal: Principal,
+    complaint_id: int,
+    *,
+    purpose: str,
+    now: datetime,
+) -> str | None:
+    """The complainant's number (None if the complaint has none), for the regulator's follow-up.
+
+    The access is written to the audit log (actor, complaint id, purpose) before the number is
+    opened; the number itself never goes into the log.
+    """
+    require_role(principal, REGULATOR_ONLY, "read a complainant's number")
+    reason = purpose.strip()
+    if not reason:
+        raise InvalidInput(
+            "say why the complainant's number is needed", code="missing_value", field="purpose"
+        )
+    if len(reason) > MAX_PURPOSE_CHARS:
+        raise InvalidInput(
+            f"purpose is longer than {MAX_PURPOSE_CHARS} characters",
+            code="text_too_long",
+            field="purpose",
+        )
+    row = session.get(Complaint, complaint_id)
+    if row is None:
+        raise NotFound(
+            f"no complaint {complaint_id}", code="unknown_complaint", field="complaint_id"
+        )
+    audit_log.append(
+        session,
+        actor=principal.actor,
+        action="complaint.reveal_reporter",
+        subject=f"complaint:{row.id}",
+        detail=reason,
+        at=now,
+    )
+    if row.reporter_number_sealed is None:
+        return None
+    return vault.decrypt(row.reporter_number_sealed, context=REPORTER_CONTEXT)
+
+
+def rotate_keys(session: Session, vault: PiiVault) -> int:
+    """Re-seal every reporter number under the vault's current key version, and re-key its
+    complaint with the current version's token; returns how many complaints moved.
+
+    Run by ``vault rotate`` in the transaction that moves the identity records, before the old
+    version is retired, so a feed imported before the rotation is still found as duplicates.
+    """
+    moved = 0
+    for row in session.scalars(
+        select(Complaint)
+        .where(Complaint.reporter_number_sealed.is_not(None))
+        .order_by(Complaint.id)
+    ).yield_per(1000):
+        assert row.reporter_number_sealed is not None  # the query's condition
+        reporter = vault.decrypt(row.reporter_number_sealed, context=REPORTER_CONTEXT)
+        row.reporter_number_sealed = vault.encrypt(reporter, context=REPORTER_CONTEXT)
+        row.content_key = content_keys(
+            vault, row.reported_number, reporter, row.category, row.received_at, row.text
+        )[0]
+        moved += 1
+    session.flush()
+    return moved

@@ -3,15 +3,20 @@
 ``open_database`` is the one way in: it builds the engine for a URL (SQLite file by default,
 PostgreSQL by URL), upgrades the schema to the newest migration on first use, and translates
 driver failures into :class:`ConfigurationError` without echoing the URL's password.
+
+A migration that moves personal data in or out of the vault (0006 seals complaint reporter
+numbers) needs the key ring: callers hand over ``vault``, a function that opens it. It is only
+called when a migration has rows to convert, so an empty store never opens the key ring; a
+store with such rows and no ``vault`` is refused with a :class:`ConfigurationError`, unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -23,6 +28,13 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mvnoguard.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from mvnoguard.identity.vault import PiiVault
+
+# Opens the vault key ring for a migration that needs it (see the module docstring).
+VaultSource = Callable[[], "PiiVault"]
+VAULT_ATTRIBUTE = "vault"
 
 
 def redact_url(url: str) -> str:
@@ -62,11 +74,12 @@ def create_store_engine(url: str) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, *, vault: VaultSource | None = None) -> Config:
     cfg = Config()
     script_location = resources.files("mvnoguard.storage").joinpath("migrations")
     cfg.set_main_option("script_location", str(script_location))
     cfg.attributes["engine"] = engine
+    cfg.attributes[VAULT_ATTRIBUTE] = vault
     return cfg
 
 
@@ -79,8 +92,13 @@ def head_revision(engine: Engine) -> str | None:
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+def upgrade(engine: Engine, revision: str = "head", *, vault: VaultSource | None = None) -> None:
+    command.upgrade(alembic_config(engine, vault=vault), revision)
+
+
+def downgrade(engine: Engine, revision: str, *, vault: VaultSource | None = None) -> None:
+    """Back to ``revision``; data the later migrations sealed is opened with ``vault``."""
+    command.downgrade(alembic_config(engine, vault=vault), revision)
 
 
 @dataclass
@@ -98,11 +116,11 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str, *, migrate: bool = True) -> Database:
+def open_database(url: str, *, migrate: bool = True, vault: VaultSource | None = None) -> Database:
     engine = create_store_engine(url)
     try:
         if migrate and current_revision(engine) != head_revision(engine):
-            upgrade(engine)
+            upgrade(engine, vault=vault)
     except OperationalError as exc:
         engine.dispose()
         raise ConfigurationError(
@@ -110,4 +128,7 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
             f"{type(exc.orig).__name__ if exc.orig else 'connection failed'}; "
             "check MVNOGUARD_DATABASE_URL and that the server is running"
         ) from exc
+    except BaseException:
+        engine.dispose()  # a migration that refused (e.g. no key ring for data to seal)
+        raise
     return Database(engine, sessionmaker(engine, expire_on_commit=False))

@@ -2,8 +2,9 @@
 
 These are storage shapes only: services convert them to domain objects or API answers. Identity
 numbers and names are never stored in clear: ``Identity`` keeps AES-GCM ciphertexts, a keyed
-token for look-ups and counting, and the masked form for display. Lifecycle events and the
-audit log are append-only: nothing in the package updates or deletes their rows.
+token for look-ups and counting, and the masked form for display; a complainant's number is
+kept only as a vault ciphertext too (``Complaint.reporter_number_sealed``). Lifecycle events and
+the audit log are append-only: nothing in the package updates or deletes their rows.
 """
 
 from __future__ import annotations
@@ -396,7 +397,9 @@ class Complaint(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     content_key: Mapped[str] = mapped_column(String(64), unique=True)
     reported_number: Mapped[str] = mapped_column(String(20))  # E.164
-    reporter_number: Mapped[str | None] = mapped_column(String(20))
+    # The complainant's E.164 number sealed by the vault (context "reporter_number"), kept for
+    # follow-up only; never stored in clear (see mvnoguard.linkage.complaints).
+    reporter_number_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     category: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     text: Mapped[str | None] = mapped_column(Text)
