@@ -358,3 +358,20 @@ def test_every_change_is_audited_and_the_chain_holds(market: Database, policy: P
     assert actions == ["risk.report", "risk.report_update", "risk.confirm", "risk.dispose"]
     assert feed == ["reported", "confirmed", "disposed"]
     assert check.ok
+
+
+class _Refused(Exception):
+    pass
+
+
+def test_a_push_goes_back_with_the_callers_transaction(market: Database, policy: Policy) -> None:
+    """The savepoint around a new entry never commits it early (on SQLite a savepoint opening
+    the transaction would): a caller's rollback takes the whole push back."""
+    before = row_counts(market)
+    with pytest.raises(_Refused), market.transaction() as session:
+        risk.push(session, E01, fraud(A_E02), now=NOW, policy=policy)
+        raise _Refused
+    assert row_counts(market) == before
+    with market.transaction() as session:
+        assert risk.changes(session, E02, since=0, limit=100).items == []
+        assert verify_chain(session).ok

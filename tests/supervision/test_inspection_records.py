@@ -11,8 +11,10 @@ import pytest
 from mvnoguard.errors import RegistrationRefused
 from mvnoguard.registry import catalog
 from mvnoguard.registry.rules import check_outlet
+from mvnoguard.storage.audit_log import verify_chain
 from mvnoguard.storage.database import Database
 from mvnoguard.supervision.inspection_records import attach_evidence, import_inspections
+from tests.registry.builders import row_counts
 from tests.supervision.conftest import write_rows
 
 AT = datetime(2016, 8, 1, 2, 0, tzinfo=UTC)
@@ -84,3 +86,28 @@ def test_evidence_is_stored_once_by_content_hash(regulated: Database, tmp_path: 
     assert first.sha256 == second.sha256
     stored = list(store.rglob("*"))
     assert [p.name for p in stored if p.is_file()] == [first.sha256]
+
+
+class _Refused(Exception):
+    pass
+
+
+def test_an_import_goes_back_with_the_callers_transaction(
+    regulated: Database, tmp_path: Path
+) -> None:
+    """The savepoint around each row never commits it early (on SQLite a savepoint opening the
+    transaction would): a caller's rollback takes every row, blacklisting and audit entry back."""
+    path = write_rows(
+        tmp_path / "r.csv",
+        ["I1,E01,E01-O1,2016-07-05,pass,", "I2,E01,E01-O2,2016-07-05,violation,no_id_check"],
+    )
+    before = row_counts(regulated)
+    with pytest.raises(_Refused), regulated.transaction() as session:
+        summary = import_inspections(session, path, quarantine_dir=tmp_path / "q", actor="t", at=AT)
+        assert summary.loaded == 2
+        raise _Refused
+    assert row_counts(regulated) == before
+    with regulated.transaction() as session:
+        enterprise = catalog.get_enterprise(session, "E01")
+        assert check_outlet(session, enterprise, "E01-O2").code == "E01-O2"
+        assert verify_chain(session).ok

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,6 +60,7 @@ from mvnoguard.linkage.risk_numbers import (
 )
 from mvnoguard.registry.records import iso_utc
 from mvnoguard.storage import audit_log
+from mvnoguard.storage.database import hold_write_lock
 from mvnoguard.storage.models import Complaint, Enterprise, RiskNumber, Subscriber
 
 MAX_TEXT_CHARS = 4_000
@@ -255,14 +256,6 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
-# SQLite: a write that changes nothing but takes the database's write lock, so the look-up for
-# duplicates and the inserts after it see every row other writers committed, and no other
-# writer can add one in between (the driver begins the transaction at its first write). It also
-# keeps the savepoint below from opening the transaction: SQLite would commit a transaction
-# opened by a savepoint when the savepoint is released, out from under the caller's rollback.
-_SQLITE_WRITE_LOCK = text("UPDATE complaints SET id = id WHERE 0 = 1")
-
-
 def _store(
     session: Session,
     vault: PiiVault,
@@ -278,8 +271,10 @@ def _store(
     makes the insert fail on the content key once that transaction commits; the batch is then
     rolled back to its savepoint and stored again, which finds those rows as duplicates.
     """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(_SQLITE_WRITE_LOCK)
+    # SQLite: take the write lock first, so the look-up for duplicates and the inserts after it
+    # see every row other writers committed, no other writer can add one in between, and the
+    # savepoint below opens inside the caller's transaction (never commits on its own).
+    hold_write_lock(session)
     for attempt in range(1, STORE_ATTEMPTS + 1):
         try:
             with session.begin_nested():

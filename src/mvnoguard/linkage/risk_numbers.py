@@ -46,6 +46,7 @@ from mvnoguard.linkage.settings import LinkageSettings, linkage_settings
 from mvnoguard.registry.lifecycle import Lifecycle
 from mvnoguard.registry.records import iso_utc
 from mvnoguard.storage import audit_log
+from mvnoguard.storage.database import hold_write_lock
 from mvnoguard.storage.models import (
     Complaint,
     RiskChange,
@@ -345,6 +346,7 @@ def _entry_row(session: Session, number: str, category: RiskCategory, now: datet
         created_at=now,
         updated_at=now,
     )
+    hold_write_lock(session)  # SQLite: or releasing the savepoint would commit the caller's work
     try:
         with session.begin_nested():  # another transaction may add the same number meanwhile
             session.add(row)

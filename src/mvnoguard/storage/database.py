@@ -8,6 +8,16 @@ A migration that moves personal data in or out of the vault (0006 seals complain
 numbers) needs the key ring: callers hand over ``vault``, a function that opens it. It is only
 called when a migration has rows to convert, so an empty store never opens the key ring; a
 store with such rows and no ``vault`` is refused with a :class:`ConfigurationError`, unchanged.
+
+SQLite is used through the ``sqlite3`` driver's legacy transaction mode: the driver emits
+``BEGIN`` only right before an INSERT, UPDATE or DELETE, so a transaction's reads before its
+first write each see the newest data, and its first write waits (busy timeout) for the write
+lock. A ``SAVEPOINT`` is none of those: as the first statement of a transaction it makes SQLite
+open the transaction itself, and ``RELEASE`` then commits it, out from under the caller's
+rollback. So code that opens a savepoint (``session.begin_nested()``) calls
+:func:`hold_write_lock` first. (Emitting ``BEGIN`` at every transaction's start instead would
+make a transaction that reads, then writes after another writer committed, fail at once with
+SQLITE_BUSY rather than wait, in WAL mode.)
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +60,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+# A write that matches no row of a table every store has: the driver emits BEGIN before it, and
+# SQLite takes the database's write lock for it all the same (RESERVED, held to the end).
+_SQLITE_TAKE_WRITE_LOCK = text("UPDATE audit_chain_head SET id = id WHERE 0 = 1")
+
+
+def hold_write_lock(session: Session) -> None:
+    """On SQLite, open the session's transaction for writing now; nothing on PostgreSQL.
+
+    Call it before ``session.begin_nested()`` (see the module docstring): the savepoint then
+    opens inside the driver's transaction, whose rollback takes everything back. From here to
+    the commit no other writer can commit, so reads after it see every committed row. Calling
+    it again in the same transaction changes nothing.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.execute(_SQLITE_TAKE_WRITE_LOCK)
 
 
 def create_store_engine(url: str) -> Engine:

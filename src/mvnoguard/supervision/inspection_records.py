@@ -27,6 +27,7 @@ from mvnoguard.domain.subscribers import OutletKind
 from mvnoguard.errors import DataFileError, InvalidInput, NotFound
 from mvnoguard.registry import catalog
 from mvnoguard.storage import audit_log
+from mvnoguard.storage.database import hold_write_lock
 from mvnoguard.storage.models import Enterprise, Evidence, Inspection, Outlet
 from mvnoguard.supervision.sampling import OutletRef
 
@@ -184,6 +185,7 @@ def import_inspections(
             raw = {name: values[i] for name, values in columns.items()}
             try:
                 result = parse_result(raw, today=today)
+                hold_write_lock(session)  # SQLite: or the savepoint would commit on its own
                 with session.begin_nested():
                     changed = record(session, result, actor=actor, at=at)
             except (InvalidInput, NotFound) as exc:
