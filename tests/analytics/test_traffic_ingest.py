@@ -344,7 +344,6 @@ def test_output_schemas_are_exact(tmp_path: Path) -> None:
         "complaints": pa.schema(
             [
                 ("reported_number", pa.int64()),
-                ("reporter_number", pa.int64()),
                 ("category", pa.string()),
                 ("received_at", pa.timestamp("us", tz="UTC")),
                 ("text", pa.string()),
@@ -363,8 +362,23 @@ def test_output_schemas_are_exact(tmp_path: Path) -> None:
     assert _faults(results["messages"]) == {("messages.csv", 1, "other_party", "bad_number")}
     complaint_table = _output(results["complaints"])
     assert complaint_table.column("category").to_pylist() == ["fraud", "spam"]
-    assert complaint_table.column("reporter_number").to_pylist() == [None, 8613912345678]
     assert _faults(results["complaints"]) == {("complaints.csv", 3, "category", "bad_category")}
+    # The complainant's number is checked but never written to the typed store.
+    assert "reporter_number" not in complaint_table.column_names
+
+
+def test_a_bad_reporter_number_quarantines_its_complaint(tmp_path: Path) -> None:
+    complaints = _write(
+        tmp_path / "complaints.csv",
+        "reported_number,reporter_number,category,received_at,text",
+        "17012345678,not-a-number,fraud,2026-03-03T09:00:00,",
+        "17012345678,13912345678,fraud,2026-03-03T09:00:00,",
+    )
+    result = ingest("complaints", [complaints], tmp_path / "complaints", tmp_path / "q")
+    assert _output(result).num_rows == 1
+    assert _faults(result) == {("complaints.csv", 1, "reporter_number", "bad_number")}
+    # The quarantine keeps the bad value, so the sender can correct it.
+    assert [r["reporter_number"] for r in _quarantine(result)] == ["not-a-number"]
 
 
 def test_folders_and_globs_of_parts(tmp_path: Path) -> None:

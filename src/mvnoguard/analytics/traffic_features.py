@@ -93,7 +93,6 @@ MESSAGES_SCHEMA = ibis.schema(
 COMPLAINTS_SCHEMA = ibis.schema(
     {
         "reported_number": dt.int64,
-        "reporter_number": dt.int64,
         "category": dt.string,
         "received_at": dt.Timestamp(timezone="UTC"),
         "text": dt.string,

@@ -92,7 +92,7 @@ class PartWriter:
         assert bad is not None
         bad_count = int(pc.sum(bad).as_py() or 0)
         good = batch.filter(pc.invert(bad)) if bad_count else batch
-        values = [good.column(f"v_{f.name}") for f in self.fields]
+        values = [good.column(f"v_{f.name}") for f in self.fields if f.stored]
         self._parquet.write_table(
             pa.Table.from_arrays(values, names=self.schema.names).cast(self.schema),
             row_group_size=BATCH_ROWS,

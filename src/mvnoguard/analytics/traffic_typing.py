@@ -1,10 +1,12 @@
 """Typing of call, message and complaint records: the contract columns and how each is typed.
 
 :data:`FIELDS` names each table's contract columns and :data:`SCHEMAS` the Parquet schema the
-ingest writes (:mod:`mvnoguard.analytics.traffic_ingest`); :func:`typing_sql` is the one DuckDB
-query that types a source's rows, giving per column the typed value, a fault code and the
-original value of faulty rows; :class:`Resolver` settles the international numbers the query
-leaves to ``phonenumbers``. It never reads or writes files, and never calls Python once per row.
+ingest writes (:mod:`mvnoguard.analytics.traffic_ingest`): every column a feature reads. A
+complaint's ``reporter_number`` is checked but not kept, as nothing needs the complainant's
+number. :func:`typing_sql` is the one DuckDB query that types a source's rows, giving per
+column the typed value, a fault code and the original value of faulty rows; :class:`Resolver`
+settles the international numbers the query leaves to ``phonenumbers``. It never reads or
+writes files, and never calls Python once per row.
 
 Numbers are stored as E.164 digits without the '+' in ``int64`` (``8617012345678``); use
 :func:`e164_text` or :func:`e164_sql` to show them as ``+8617012345678``. Accepted forms, after
@@ -60,13 +62,18 @@ MAX_DURATION_S: Final = 86_400
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One contract column: how it is typed, whether it may be empty, its fault code."""
+    """One contract column: how it is typed, whether it may be empty, its fault code.
+
+    ``stored`` False: the column is checked like any other (a bad value quarantines its row)
+    but not written to the typed Parquet, because no feature reads it.
+    """
 
     name: str
     kind: Kind
     required: bool
     code: str = ""
     choices: tuple[str, ...] = ()
+    stored: bool = True
 
 
 def _number(name: str, *, required: bool = True, party: bool = False) -> Field:
@@ -92,7 +99,8 @@ FIELDS: Final[dict[TrafficTable, tuple[Field, ...]]] = {
     ),
     "complaints": (
         _number("reported_number"),
-        _number("reporter_number", required=False),
+        # The complainant's number is personal data no feature needs: checked, never stored.
+        Field("reporter_number", "number", False, "bad_number", stored=False),
         Field("category", "choice", True, "bad_category", ("fraud", "harassment", "spam", "other")),
         Field("received_at", "time", True, "bad_time"),
         Field("text", "text", False),
@@ -116,10 +124,10 @@ _ARROW_TYPES: Final[dict[Kind, pa.DataType]] = {
 }
 
 SCHEMAS: Final[dict[TrafficTable, pa.Schema]] = {
-    table: pa.schema([pa.field(f.name, _ARROW_TYPES[f.kind]) for f in fields])
+    table: pa.schema([pa.field(f.name, _ARROW_TYPES[f.kind]) for f in fields if f.stored])
     for table, fields in FIELDS.items()
 }
-"""The output Parquet schema of each table (the feature pipeline's input)."""
+"""The output Parquet schema of each table (the feature pipeline's input): its stored fields."""
 
 REASONS: Final[dict[str, str]] = {
     "missing_value": "a value is required",
