@@ -13,17 +13,16 @@ import pytest
 from pypdf import PdfReader
 
 from mvnoguard.errors import InvalidInput
+from mvnoguard.reports.charts import ThresholdBar, threshold_axis_top
 from mvnoguard.reports.notices import (
     CaseKind,
     InspectionBasis,
     NoticeData,
     NuisanceBasis,
-    ThresholdBar,
     interval_text,
     notice_text,
     percent,
     render_notice_html,
-    threshold_axis_top,
     write_notice,
 )
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from mvnoguard.errors import InvalidInput
 from mvnoguard.reports import pdf
+from mvnoguard.reports.charts import rate_chart_svg
 from mvnoguard.reports.notices import (
     CASE_KIND_LABELS,
     DEFAULT_ISSUER,
@@ -26,7 +27,6 @@ from mvnoguard.reports.notices import (
     html_table,
     interval_text,
     percent,
-    rate_chart_svg,
 )
 
 __all__ = ["BulletinRow", "bulletin_title", "period_slug", "render_bulletin_html", "write_bulletin"]
