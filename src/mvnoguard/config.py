@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from mvnoguard.errors import ConfigurationError
 
 DEFAULT_HOME = Path("mvnoguard-data")
+ENVIRONMENTS = ("development", "production")
+# The folders commands create under the home as they need them.
+HOME_FOLDERS = ("keys", "reports", "quarantine", "registry", "traffic", "evidence", "outbox")
 
 
 class Settings(BaseSettings):
@@ -54,6 +57,11 @@ class Settings(BaseSettings):
         return self.home / "quarantine"
 
     def ensure_home(self) -> None:
+        if self.environment not in ENVIRONMENTS:
+            raise ConfigurationError(
+                f"MVNOGUARD_ENVIRONMENT is {self.environment!r}: set it to "
+                f"{' or '.join(ENVIRONMENTS)}"
+            )
         try:
             self.home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -61,6 +69,12 @@ class Settings(BaseSettings):
                 f"cannot create the home folder {self.home}: {exc.strerror}; "
                 "pass --home DIR or set MVNOGUARD_HOME to a writable folder"
             ) from exc
+        for name in HOME_FOLDERS:
+            path = self.home / name
+            if path.exists() and not path.is_dir():
+                raise ConfigurationError(
+                    f"{path} is a file, but the home keeps a folder there: move the file away"
+                )
         if self.environment == "production" and self.database_url is None:
             raise ConfigurationError(
                 "production needs MVNOGUARD_DATABASE_URL (a PostgreSQL URL), not the SQLite default"

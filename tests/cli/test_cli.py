@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
@@ -43,18 +42,6 @@ AGENT = ric("44010619750612789")
 def masked(number: str) -> str:
     """The display form of an 18-character number: first four and last four characters."""
     return number[:4] + "*" * 10 + number[-4:]
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("MVNOGUARD_"):
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "home"
 
 
 def invoke(home: Path, *args: str, input: str | None = None) -> Result:

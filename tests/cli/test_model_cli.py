@@ -28,16 +28,37 @@ HAM += [
 ]
 
 
-def test_sms_model_trains_and_predicts_through_the_cli(tmp_path: Path) -> None:
-    training = tmp_path / "train.tsv"
+def predict_sms(model: Path, source: Path, out: Path) -> tuple[str, ...]:
+    """The arguments of ``model predict sms``."""
+    return (
+        "model",
+        "predict",
+        "sms",
+        "--model",
+        str(model),
+        "--data",
+        str(source),
+        "--out",
+        str(out),
+    )
+
+
+def train_sms_model(folder: Path) -> tuple[Path, str]:
+    """Train the SMS model on the tiny corpus above through the CLI: the file and its output."""
+    training = folder / "train.tsv"
     lines = [f"spam\t{text}" for text in SPAM] + [f"ham\t{text}" for text in HAM]
     training.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    model = tmp_path / "sms.mvgmodel"
+    model = folder / "sms.mvgmodel"
     trained = runner.invoke(
         app, ["model", "train", "sms", "--data", str(training), "--out", str(model)]
     )
     assert trained.exit_code == 0, trained.output
-    assert 0.0 < json.loads(trained.output)["threshold"] < 1.0
+    return model, trained.output
+
+
+def test_sms_model_trains_and_predicts_through_the_cli(tmp_path: Path) -> None:
+    model, output = train_sms_model(tmp_path)
+    assert 0.0 < json.loads(output)["threshold"] < 1.0
     source = tmp_path / "in.csv"
     source.write_text(
         "id,content\n7,WIN a free cruise now! Text WIN to claim\n"
@@ -45,22 +66,46 @@ def test_sms_model_trains_and_predicts_through_the_cli(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     out = tmp_path / "out.csv"
-    predicted = runner.invoke(
-        app,
-        [
-            "model",
-            "predict",
-            "sms",
-            "--model",
-            str(model),
-            "--data",
-            str(source),
-            "--out",
-            str(out),
-        ],
-    )
+    predicted = runner.invoke(app, list(predict_sms(model, source, out)))
     assert predicted.exit_code == 0, predicted.output
     with out.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["id"] for r in rows] == ["7", "8", "9"]
     assert [r["is_spam"] for r in rows] == ["1", "0", "0"]
+
+
+def test_detect_scores_message_texts_with_an_sms_model(tmp_path: Path) -> None:
+    """``detect --sms-model`` once died on DuckDB 2's ``.arrow()`` (a reader, not a table)."""
+    model, _ = train_sms_model(tmp_path)
+    calls = tmp_path / "calls.csv"
+    calls.write_text(
+        "msisdn,other_party,direction,start_time,duration_s,cell_id,imei\n"
+        "17090000001,13800138000,out,2026-03-02T10:00:00,30,c1,i1\n",
+        encoding="utf-8",
+    )
+    messages = tmp_path / "messages.csv"
+    with messages.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["msisdn", "other_party", "direction", "sent_at", "content"])
+        for i, text in enumerate(SPAM[:5] + HAM[:5]):
+            writer.writerow(["17090000001", f"1380013{i:04d}", "out", "2026-03-02T11:00:00", text])
+    out = tmp_path / "risk.csv"
+    detected = runner.invoke(
+        app,
+        [
+            "--home",
+            str(tmp_path / "home"),
+            "detect",
+            "--calls",
+            str(calls),
+            "--messages",
+            str(messages),
+            "--sms-model",
+            str(model),
+            "--out",
+            str(out),
+        ],
+    )
+    assert detected.exit_code == 0, (detected.output, detected.exception)
+    assert json.loads(detected.stdout)["records"]["messages"]["accepted"] == 10
+    assert out.is_file()

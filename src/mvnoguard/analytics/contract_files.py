@@ -4,7 +4,8 @@ Every batch is an Arrow table of the file's columns plus ``source_row`` (1-based
 number; for CSV the header is row 0). Rows a reader cannot take apart (bad encoding, wrong
 number of fields) never reach a batch: they come back as :class:`RowProblem` so the caller
 quarantines them. Column typing is the caller's business: CSV columns arrive as strings,
-Parquet columns as stored.
+Parquet columns as stored, except that binary columns arrive as text and a list, struct or map
+in a cell sends its row to quarantine (a cell holds one value, as in CSV).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mvnoguard.errors import DataFileError
+from mvnoguard.output_paths import write_csv
 
 BATCH_ROWS = 200_000
 SUFFIXES = (".parquet", ".csv")
@@ -32,6 +34,15 @@ class RowProblem:
     field: str
     code: str
     reason: str
+
+
+PROBLEM_COLUMNS = ("file", "row", "field", "code", "reason")
+
+
+def write_problems(path: Path, problems: Iterable[RowProblem]) -> str:
+    """A quarantine CSV of ``problems`` (file, row, field, code, reason) at ``path``."""
+    rows = ((p.file, p.row, p.field, p.code, p.reason) for p in problems)
+    return str(write_csv(path, PROBLEM_COLUMNS, rows, field="quarantine"))
 
 
 @dataclass
@@ -68,10 +79,23 @@ def columns_of(path: Path) -> list[str]:
         with path.open("rb") as handle:
             first = handle.readline().decode("utf-8-sig")
         return [name.strip() for name in next(csv.reader([first]))]
-    except (OSError, UnicodeDecodeError, StopIteration, pa.ArrowException) as exc:
+    except OSError as exc:
         raise DataFileError(
-            f"{path.name}: cannot read its header ({type(exc).__name__})", field="file"
+            f"{path.name}: cannot open ({exc.strerror or type(exc).__name__})", field="file"
         ) from None
+    except UnicodeDecodeError:
+        raise DataFileError(
+            f"{path.name}: the header row is not UTF-8 text (save the file as UTF-8 CSV)",
+            field="file",
+        ) from None
+    except pa.ArrowException as exc:
+        raise DataFileError(
+            f"{path.name}: not a readable Parquet file, truncated or of another format "
+            f"({type(exc).__name__})",
+            field="file",
+        ) from None
+    except StopIteration:
+        raise DataFileError(f"{path.name}: cannot read its header", field="file") from None
 
 
 def read_batches(path: Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
@@ -89,11 +113,79 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
             f"{path.name}: not a readable Parquet file ({type(exc).__name__})", field="file"
         ) from None
     offset = 0
-    for record_batch in reader.iter_batches(batch_size=batch_rows):
+    batches = reader.iter_batches(batch_size=batch_rows)
+    while True:
+        try:
+            record_batch = next(batches, None)
+        except (OSError, pa.ArrowException) as exc:
+            raise DataFileError(
+                f"{path.name}: the Parquet data after row {offset} is corrupt "
+                f"({type(exc).__name__})",
+                field="file",
+            ) from None
+        if record_batch is None:
+            return
         n = record_batch.num_rows
         rows = pa.array(range(offset + 1, offset + n + 1), pa.int64())
         offset += n
-        yield Batch(pa.Table.from_batches([record_batch]).append_column("source_row", rows), [])
+        table = pa.Table.from_batches([record_batch]).append_column("source_row", rows)
+        yield _plain_values(table, path.name)
+
+
+def _is_binary(kind: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or pa.types.is_fixed_size_binary(kind)
+    )
+
+
+def _plain_values(table: pa.Table, name: str) -> Batch:
+    """Every cell one plain value, as a CSV cell would be: binary columns become text (a value
+    that is not UTF-8 sends its row to quarantine), and a row with a list, struct or map in a
+    cell goes to quarantine too. Other columns are left as stored."""
+    problems: list[RowProblem] = []
+    rows = table.column("source_row").to_pylist()
+    bad: set[int] = set()
+    for index, field in enumerate(table.schema):
+        column = table.column(index)
+        if _is_binary(field.type):
+            try:
+                table = table.set_column(index, field.name, column.cast(pa.string()))
+                continue
+            except pa.ArrowInvalid:
+                pass
+            texts: list[str | None] = []
+            for i, value in enumerate(column.to_pylist()):
+                try:
+                    texts.append(None if value is None else value.decode("utf-8"))
+                except UnicodeDecodeError:
+                    texts.append(None)
+                    bad.add(i)
+                    problems.append(
+                        RowProblem(
+                            name, rows[i], field.name, "bad_encoding", "the value is not UTF-8"
+                        )
+                    )
+            table = table.set_column(index, field.name, pa.array(texts, pa.string()))
+        elif pa.types.is_nested(field.type):
+            for i, present in enumerate(column.is_valid().to_pylist()):
+                if present:
+                    bad.add(i)
+                    problems.append(
+                        RowProblem(
+                            name,
+                            rows[i],
+                            field.name,
+                            "bad_value",
+                            f"a {field.type} where one value is expected",
+                        )
+                    )
+            table = table.set_column(index, field.name, pa.nulls(table.num_rows, pa.string()))
+    if bad:
+        keep = pa.array([i not in bad for i in range(table.num_rows)], pa.bool_())
+        table = table.filter(keep)
+    return Batch(table, problems)
 
 
 def _csv_batches(path: Path, batch_rows: int) -> Iterator[Batch]:

@@ -44,6 +44,15 @@ def print_error(exc: MvnoguardError) -> None:
     print(f"error[{exc.code}]: {exc.message}{because}{where}", file=sys.stderr)
 
 
+# Every random generator mvnoguard seeds (numpy, scikit-learn, LightGBM's 32-bit seeds plus the
+# offsets an ensemble adds) takes a seed in this range.
+MAX_SEED = 1_000_000_000
+
+SeedOption = Annotated[
+    int, typer.Option("--seed", min=0, max=MAX_SEED, help=f"Random seed, 0 to {MAX_SEED:,}.")
+]
+
+
 AtOption = Annotated[
     datetime | None,
     typer.Option("--at", help="When it happens (ISO 8601; Beijing time if no zone). Default: now."),

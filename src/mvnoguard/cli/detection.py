@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress, TaskID
 
-from mvnoguard.cli.context import print_json, runtime
-from mvnoguard.errors import DataFileError, InvalidInput
+from mvnoguard.cli.context import SeedOption, print_json, runtime
+from mvnoguard.csv_inputs import read_small_csv
+from mvnoguard.errors import InvalidInput
+from mvnoguard.output_paths import output_file
 
 if TYPE_CHECKING:
     from mvnoguard.detection.screening import Screening
@@ -117,6 +118,9 @@ def detect(
     Writes the risk list (msisdn, category, score, reasons) of the numbers judged risky to
     --out and prints a JSON summary; bad record rows go to the quarantine folder.
     """
+    from mvnoguard.detection.evaluation import evaluate, read_truth
+
+    planted = read_truth(truth) if truth is not None else None  # before the screening
     result = _screen(
         ctx,
         calls=calls,
@@ -129,11 +133,9 @@ def detect(
         out=out,
     )
     summary = result.summary()
-    if truth is not None:
-        from mvnoguard.detection.evaluation import evaluate, read_truth
-
+    if planted is not None:
         summary["evaluation"] = evaluate(
-            ((f"+{f.msisdn}", f.category.value) for f in result.findings), read_truth(truth)
+            ((f"+{f.msisdn}", f.category.value) for f in result.findings), planted
         ).to_json()
     print_json(summary)
 
@@ -145,19 +147,24 @@ def _labels(path: Path) -> dict[int, str | None]:
 
     categories = {c.value for c in RiskCategory}
     labels: dict[int, str | None] = {}
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            for row_number, row in enumerate(csv.DictReader(handle), start=1):
-                category = (row.get("category") or "").strip() or None
-                if category is not None and category not in categories:
-                    raise InvalidInput(
-                        f"{path.name} row {row_number}: unknown category {category!r}",
-                        code="bad_category",
-                        field="category",
-                    )
-                labels[int(to_e164(row["msisdn"]).lstrip("+"))] = category
-    except (OSError, KeyError, UnicodeDecodeError) as exc:
-        raise DataFileError(f"cannot read labels {path}: {exc}", field="labels") from exc
+    rows = read_small_csv(
+        path, what="labels", field="labels", required=("msisdn",), expected="msisdn, category"
+    )
+    for row_number, row in enumerate(rows, start=1):
+        category = row.get("category", "").strip() or None
+        if category is not None and category not in categories:
+            raise InvalidInput(
+                f"{path.name} row {row_number}: unknown category {category!r}",
+                code="bad_category",
+                field="category",
+            )
+        try:
+            number = to_e164(row["msisdn"])
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"{path.name} row {row_number}: {exc.message}", code=exc.code, field="msisdn"
+            ) from None
+        labels[int(number.lstrip("+"))] = category
     return labels
 
 
@@ -173,6 +180,7 @@ def _labelled(
 ) -> tuple[Any, Any]:
     from mvnoguard.detection.behaviour_model import labels_for
 
+    known = _labels(labels)  # before the screening: a bad labels file wastes none of it
     result = _screen(
         ctx,
         calls=calls,
@@ -182,7 +190,7 @@ def _labelled(
         sms_model=sms_model,
         engine=engine,
     )
-    return result.table, labels_for(result.table, _labels(labels))
+    return result.table, labels_for(result.table, known)
 
 
 def train_behaviour(
@@ -195,12 +203,13 @@ def train_behaviour(
     activations: ActivationsOption = None,
     sms_model: SmsModelOption = None,
     engine: EngineOption = "duckdb",
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: SeedOption = 0,
 ) -> None:
     """Train the behaviour model on the candidates of labelled records; write it to --out."""
     from mvnoguard.detection.behaviour_model import cross_validate_behaviour, train_behaviour
     from mvnoguard.detection.model_files import sha256_of_files
 
+    output_file(out, inputs=[*calls, *(messages or ()), *(complaints or ()), labels])
     table, y = _labelled(ctx, calls, messages, complaints, activations, sms_model, engine, labels)
     metrics = cross_validate_behaviour(table, y, seed=seed)
     model = train_behaviour(
@@ -222,7 +231,7 @@ def eval_behaviour(
     activations: ActivationsOption = None,
     sms_model: SmsModelOption = None,
     engine: EngineOption = "duckdb",
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: SeedOption = 0,
 ) -> None:
     """Stratified 5-fold cross-validation of the behaviour model on labelled records."""
     from mvnoguard.detection.behaviour_model import cross_validate_behaviour

@@ -23,12 +23,20 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Check documents: 'RIC:110101199003071234', 'HKMO:H12345678', 'PASSPORT:E1234567:USA'."""
+    where = str(file) if file else "standard input"
     try:
-        lines = (
-            file.read_text(encoding="utf-8").splitlines() if file else sys.stdin.read().splitlines()
-        )
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataFileError(f"cannot read {file}: {exc}", field="file") from exc
+        data = file.read_bytes() if file else sys.stdin.buffer.read()
+    except OSError as exc:
+        raise DataFileError(
+            f"cannot read {where}: {exc.strerror or type(exc).__name__}", field="file"
+        ) from exc
+    try:
+        lines = data.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataFileError(
+            f"{where} line {line} is not UTF-8 text (save the file as UTF-8)", field="file"
+        ) from None
     invalid = 0
     for line in lines:
         if not line.strip():

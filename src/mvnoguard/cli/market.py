@@ -11,7 +11,7 @@ from rich.table import Table
 
 from mvnoguard.analytics.statistics import market_statistics
 from mvnoguard.analytics.store import RegistryStore
-from mvnoguard.cli.context import print_json, runtime
+from mvnoguard.cli.context import SeedOption, print_json, runtime
 
 
 def stats(
@@ -85,7 +85,7 @@ synth_app = typer.Typer(
 def synth_market(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the contract files into.")],
     scale: Annotated[float, typer.Option("--scale", help="1.0 = the 2015 market.")] = 1.0,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: SeedOption = 0,
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
 ) -> None:
     """Write a synthetic MVNO market (contract files plus truth.json)."""
@@ -106,7 +106,7 @@ def synth_traffic(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the records into.")],
     users: Annotated[int, typer.Option("--users", help="Subscribers in the traffic.")] = 20_000,
     days: Annotated[int, typer.Option("--days")] = 7,
-    seed: Annotated[int, typer.Option("--seed")] = 7,
+    seed: SeedOption = 7,
     start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")] = "2026-03-02",
     market: Annotated[
         Path | None, typer.Option("--market", help="A `synth market` folder to draw numbers from.")

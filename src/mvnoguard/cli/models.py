@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mvnoguard.cli.context import print_json
+from mvnoguard.cli.context import SeedOption, print_json
+from mvnoguard.output_paths import output_file
 
 app = typer.Typer(help="Detection models trained on labelled data.", no_args_is_help=True)
 train_app = typer.Typer(help="Train a model and write its file.", no_args_is_help=True)
@@ -52,11 +53,12 @@ def train_sms_command(
         list[Path], typer.Option("--data", help="label<TAB>text or label,content files")
     ],
     out: OutOption,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: SeedOption = 0,
 ) -> None:
     """Train the SMS content model (English and Chinese) and write it to --out."""
     from mvnoguard.detection.sms_model import train_sms
 
+    output_file(out, inputs=data)  # before the training, which may take minutes
     model = train_sms(data, seed=seed)
     model.save(out)
     print_json({"model": str(out), "threshold": model.threshold})
@@ -65,7 +67,7 @@ def train_sms_command(
 @eval_app.command("sms")
 def eval_sms_command(
     data: Annotated[list[Path], typer.Option("--data")],
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: SeedOption = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Cross-validate the SMS model: per language and overall."""
@@ -96,11 +98,12 @@ def predict_sms_command(
 def train_sichuan_command(
     data: Annotated[Path, typer.Option("--data", help="Folder with train.csv (+ graph files)")],
     out: OutOption,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: SeedOption = 0,
 ) -> None:
     """Train the fraud-user model on per-user features and the call graph."""
     from mvnoguard.detection.sichuan_model import train_sichuan
 
+    output_file(out, inputs=[data / "train.csv"])  # before the training, which takes minutes
     model = train_sichuan(data, seed=seed)
     model.save(out)
     print_json({"model": str(out), "threshold": model.threshold})
@@ -109,7 +112,7 @@ def train_sichuan_command(
 @eval_app.command("sichuan")
 def eval_sichuan_command(
     data: Annotated[Path, typer.Option("--data", help="Folder with train.csv (+ graph files)")],
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: SeedOption = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Cross-validate the fraud-user model (labels of held-out folds never seen)."""

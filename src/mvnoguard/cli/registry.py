@@ -149,16 +149,38 @@ def _document(
 
 def _sign_up_from_json(source: str) -> SignUp:
     """Read a sign-up as JSON (keeps identity numbers off the command line and shell history)."""
+    where = "standard input" if source == "-" else source
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-        loaded: Any = json.loads(text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
         raise InvalidInput(
-            f"cannot read the sign-up JSON: {type(exc).__name__}", field="json"
+            f"cannot read the sign-up JSON from {where}: {exc.strerror or type(exc).__name__}",
+            field="json",
+        ) from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"the sign-up JSON in {where} is not UTF-8", field="json") from None
+    try:
+        loaded: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"the sign-up JSON in {where} is not valid JSON "
+            f"(line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            field="json",
         ) from None
     if not isinstance(loaded, dict):
         raise InvalidInput("the sign-up JSON must be an object", field="json")
     raw: dict[str, Any] = loaded
+    # Values are left out of the messages below: they may be personal data.
+
+    def text_of(body: dict[str, Any], key: str, name: str, *, required: bool) -> str | None:
+        value = body.get(key)
+        if value is None:
+            if required:
+                raise InvalidInput(f"the sign-up needs {name}", field=name)
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise InvalidInput(f"{name} must be a string", field=name)
+        return str(value)
 
     def doc(key: str) -> PresentedDocument | None:
         value = raw.get(key)
@@ -170,38 +192,45 @@ def _sign_up_from_json(source: str) -> SignUp:
         try:
             birth_date = date.fromisoformat(born) if born else None
         except (TypeError, ValueError):
-            # The value is left out of the message: a birth date is personal data.
             raise InvalidInput(
                 f"{key}.birth_date must be a date as YYYY-MM-DD", field=f"{key}.birth_date"
             ) from None
         return PresentedDocument(
-            str(value["doc_type"]),
-            str(value["number"]),
-            value.get("nationality"),
-            value.get("name"),
+            str(text_of(value, "doc_type", f"{key}.doc_type", required=True)),
+            str(text_of(value, "number", f"{key}.number", required=True)),
+            text_of(value, "nationality", f"{key}.nationality", required=False),
+            text_of(value, "name", f"{key}.name", required=False),
             birth_date,
         )
 
     holder = doc("holder")
     if holder is None:
         raise InvalidInput("the sign-up needs a holder document", field="holder")
+    face_score = raw.get("face_score")
+    if face_score is not None and (
+        isinstance(face_score, bool) or not isinstance(face_score, int | float)
+    ):
+        raise InvalidInput("face_score must be a number from 0 to 1", field="face_score")
+    at = raw.get("at")
     try:
-        at = datetime.fromisoformat(raw["at"]) if raw.get("at") else None
-        return SignUp(
-            msisdn=str(raw["msisdn"]),
-            enterprise_code=str(raw["enterprise_code"]),
-            outlet_code=str(raw["outlet_code"]),
-            holder=holder,
-            verification_method=str(raw["verification_method"]),
-            face_score=None if raw.get("face_score") is None else float(raw["face_score"]),
-            guardian=doc("guardian"),
-            agent=doc("agent"),
-            at=at,
-        )
-    except KeyError as exc:
-        raise InvalidInput(f"the sign-up needs {exc.args[0]}", field=str(exc.args[0])) from None
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"a sign-up field has the wrong type: {exc}") from None
+        moment = datetime.fromisoformat(at) if at else None
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            "at must be an ISO 8601 time such as 2016-03-01T10:00:00+08:00", field="at"
+        ) from None
+    return SignUp(
+        msisdn=str(text_of(raw, "msisdn", "msisdn", required=True)),
+        enterprise_code=str(text_of(raw, "enterprise_code", "enterprise_code", required=True)),
+        outlet_code=str(text_of(raw, "outlet_code", "outlet_code", required=True)),
+        holder=holder,
+        verification_method=str(
+            text_of(raw, "verification_method", "verification_method", required=True)
+        ),
+        face_score=None if face_score is None else float(face_score),
+        guardian=doc("guardian"),
+        agent=doc("agent"),
+        at=moment,
+    )
 
 
 @subscriber_app.command("register")

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from mvnoguard.analytics.statistics import market_statistics
 from mvnoguard.analytics.store import RegistryStore
-from mvnoguard.cli.context import AtOption, print_json, runtime, when
+from mvnoguard.cli.context import AtOption, SeedOption, print_json, runtime, when
 from mvnoguard.domain.calendar import local_date, utc_now
 from mvnoguard.supervision import enforcement
 from mvnoguard.supervision.inspection_records import (
@@ -44,7 +44,7 @@ def inspections_plan(
     ctx: typer.Context,
     margin: Annotated[float, typer.Option("--margin", help="Target margin of error, e.g. 0.05.")],
     confidence: Annotated[float, typer.Option("--confidence")] = 0.95,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: SeedOption = 0,
     previous: Annotated[
         str | None, typer.Option("--previous", help="Period whose rates weight the sample.")
     ] = None,
@@ -68,7 +68,6 @@ def inspections_plan(
         outlets, margin=margin, confidence=confidence, seed=seed, previous_rates=rates
     )
     target = out or rt.settings.reports_dir / "plans" / f"inspection-plan-seed{seed}.csv"
-    target.parent.mkdir(parents=True, exist_ok=True)
     write_plan_csv(plan, target)
     per_enterprise: dict[str, int] = {}
     for item in plan:

@@ -30,7 +30,7 @@ def score_contents(model: SmsModel, messages_dir: Path, out: Path) -> Path:
         texts = con.sql(
             f"SELECT DISTINCT content FROM read_parquet('{pattern}') "
             "WHERE direction = 'out' AND content IS NOT NULL AND content <> '' ORDER BY content"
-        ).arrow()
+        ).to_arrow_table()
     contents = texts.column("content").to_pylist()
     scores: list[float] = []
     for start in range(0, len(contents), _BATCH):

@@ -9,14 +9,13 @@ flagged; per kind, so a regression points at its cause.
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mvnoguard.errors import DataFileError
+from mvnoguard.csv_inputs import read_small_csv
 
 __all__ = ["HEAVY_KINDS", "ORDINARY_KINDS", "Evaluation", "evaluate", "read_truth"]
 
@@ -30,16 +29,19 @@ class Truth:
     category: str | None
 
 
+TRUTH_COLUMNS = ("msisdn", "kind")
+
+
 def read_truth(path: Path) -> dict[str, Truth]:
     """``truth.csv`` keyed by E.164 number."""
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            return {
-                row["msisdn"]: Truth(row["kind"], row.get("category") or None)
-                for row in csv.DictReader(handle)
-            }
-    except (OSError, KeyError) as exc:
-        raise DataFileError(f"cannot read the truth file {path}: {exc}", field=str(path)) from exc
+    rows = read_small_csv(
+        path,
+        what="the truth file",
+        field="truth",
+        required=TRUTH_COLUMNS,
+        expected="msisdn, kind, category as synth traffic writes it",
+    )
+    return {row["msisdn"]: Truth(row["kind"], row.get("category") or None) for row in rows}
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ import numpy as np
 
 from mvnoguard import __version__
 from mvnoguard.errors import DataFileError
+from mvnoguard.output_paths import output_file, unwritable
 
 FORMAT_VERSION = 1
 METADATA_MEMBER = "metadata.json"
@@ -97,9 +98,11 @@ def save_model(
     meta.setdefault("created_at", datetime.now(UTC).isoformat(timespec="seconds"))
     meta_json = json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True, allow_nan=False)
 
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    target = output_file(Path(path))
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise unwritable(target, exc) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -112,6 +115,8 @@ def save_model(
             for name, text in texts.items():
                 archive.writestr(f"texts/{name}.txt", text.encode("utf-8"))
         tmp.replace(target)
+    except OSError as exc:
+        raise unwritable(target, exc) from exc
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -10,7 +10,6 @@ complaints make them worth scoring. Only findings leave the engine.
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import duckdb
 from mvnoguard.analytics.engines import EngineName
 from mvnoguard.analytics.traffic_features import FeatureFiles, compute_features
 from mvnoguard.detection.rules import Finding, judge
+from mvnoguard.output_paths import output_file, write_csv
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -123,14 +123,11 @@ def write_risk_list(findings: Sequence[Finding], out: Path) -> None:
     """The risk list as CSV: ``msisdn, category, score, reasons`` (reasons joined by ``; ``)."""
     from mvnoguard.analytics.traffic_ingest import e164_text
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(RISK_LIST_COLUMNS)
-        for f in findings:
-            writer.writerow(
-                [e164_text(f.msisdn), f.category.value, f"{f.score:.3f}", "; ".join(f.reasons)]
-            )
+    rows = (
+        (e164_text(f.msisdn), f.category.value, f"{f.score:.3f}", "; ".join(f.reasons))
+        for f in findings
+    )
+    write_csv(out, RISK_LIST_COLUMNS, rows)
 
 
 def screen(
@@ -163,6 +160,9 @@ def screen(
 
     from mvnoguard.analytics.traffic_ingest import ingest
 
+    if out is not None:  # before the work: a risk list that cannot be written wastes it all
+        inputs = [*calls, *messages, *complaints, *([activations] if activations else [])]
+        output_file(out, inputs=inputs)
     sources: list[tuple[TrafficTable, Sequence[Path]]] = [
         ("calls", calls),
         ("messages", messages),

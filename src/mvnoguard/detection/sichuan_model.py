@@ -26,7 +26,6 @@ graph.
 
 from __future__ import annotations
 
-import csv
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -51,7 +50,8 @@ from mvnoguard.detection.sichuan_boosting import (
     fit_ensembles,
     member_seeds,
 )
-from mvnoguard.errors import DataFileError
+from mvnoguard.errors import DataFileError, InvalidInput
+from mvnoguard.output_paths import output_file, write_csv
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -105,7 +105,7 @@ def read_sichuan_csv(
             ),
         )
     except (OSError, pa.ArrowInvalid) as exc:
-        raise DataFileError(f"cannot read {source.name}: {exc}") from exc
+        raise DataFileError(f"cannot read {source.name}: {_short(exc)}") from exc
     columns = set(table.column_names)
     required = [ID_COLUMN, *([LABEL_COLUMN] if labelled else [])]
     if feature_names is None:
@@ -113,24 +113,69 @@ def read_sichuan_csv(
     missing = [c for c in [*required, *feature_names] if c not in columns]
     if missing:
         raise DataFileError(f"{source.name} lacks columns: {', '.join(missing)}", field=missing[0])
-    try:
-        features = np.column_stack(
-            [
-                table[name].cast(pa.float64()).to_numpy(zero_copy_only=False)
-                for name in feature_names
-            ]
-        ).astype(np.float64)
-        labels = (
-            table[LABEL_COLUMN].cast(pa.int64()).to_numpy(zero_copy_only=False).astype(np.int64)
-            if labelled
-            else None
+    if not feature_names:
+        raise DataFileError(
+            f"{source.name} has no feature columns besides {ID_COLUMN} and {LABEL_COLUMN}",
+            field="data",
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError) as exc:
-        raise DataFileError(f"{source.name}: non-numeric feature or label ({exc})") from exc
-    if labels is not None and not np.isin(labels, (0, 1)).all():
-        raise DataFileError(f"{source.name}: label must be 0 or 1", field=LABEL_COLUMN)
+    features = np.column_stack(
+        [_numbers(table, name, source.name) for name in feature_names]
+    ).astype(np.float64)
+    labels = None
+    if labelled:
+        values = _numbers(table, LABEL_COLUMN, source.name)
+        bad = ~np.isin(values, (0.0, 1.0))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0]) + 1
+            raise DataFileError(
+                f"{source.name} row {row}: label must be 0 or 1",
+                code="bad_value",
+                field=LABEL_COLUMN,
+            )
+        labels = values.astype(np.int64)
     phones = [str(p) for p in table[ID_COLUMN].to_pylist()]
     return SichuanTable(phones, features, tuple(feature_names), labels)
+
+
+def _short(exc: Exception, limit: int = 160) -> str:
+    """An Arrow error message fit for one line: it may quote a whole (binary) row."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "\ufffd" in text or any(not c.isprintable() for c in text):
+        return "not UTF-8 CSV text"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _numbers(table: pa.Table, name: str, file_name: str) -> FloatArray:
+    """Column ``name`` as float64; a value that is no number is refused with its row."""
+    column = table[name]
+    try:
+        values: FloatArray = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        for row, value in enumerate(column.to_pylist(), start=1):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                raise DataFileError(
+                    f"{file_name} row {row}: {name} is {str(value)[:40]!r}, not a number",
+                    code="bad_value",
+                    field=name,
+                ) from None
+        raise DataFileError(f"{file_name}: column {name} is not numeric", field=name) from None
+    return values.astype(np.float64)
+
+
+def _require_trainable(table: SichuanTable, folds: int) -> None:
+    """Enough users of each class for ``folds``-fold cross-validation (and inner folds)."""
+    assert table.labels is not None
+    fraud = int(table.labels.sum())
+    other = len(table.labels) - fraud
+    if min(fraud, other) < folds:
+        raise InvalidInput(
+            f"{TRAIN_FILE} has {fraud} fraud and {other} other users; {folds}-fold "
+            f"cross-validation needs at least {folds} of each",
+            code="too_few_rows",
+            field="data",
+        )
 
 
 @dataclass(frozen=True)
@@ -262,6 +307,7 @@ def cross_validate_sichuan(
     """
     started = time.monotonic()
     table, context = _read_folder(Path(data_dir))
+    _require_trainable(table, folds)
     assert table.labels is not None
     labels = table.labels
     structure = None if context is None else context.structure(table.phones)[0]
@@ -378,6 +424,7 @@ def train_sichuan(
     """Train on all of ``train.csv``; ``metrics`` (e.g. a CV result) is stored in metadata."""
     folder = Path(data_dir)
     table, context = _read_folder(folder)
+    _require_trainable(table, folds)
     assert table.labels is not None
     rows = np.arange(len(table.phones))
     structure, structure_names = (None, []) if context is None else context.structure(table.phones)
@@ -457,18 +504,17 @@ def predict_sichuan(
     Without it a graph model scores with its graph features missing (weaker; reported).
     """
     source = Path(features_csv)
+    target = output_file(Path(out_csv), inputs=[source])
     table = read_sichuan_csv(source, feature_names=model.feature_names, labelled=False)
     folder = Path(graph_dir) if graph_dir is not None else source.parent
     graph = gf.read_call_graph(folder) if model.uses_graph and gf.has_call_graph(folder) else None
     scores = model.score(table, graph)
     labels = (scores >= model.threshold).astype(np.int64)
-    target = Path(out_csv)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([ID_COLUMN, "score", "label"])
-        for phone, score, label in zip(table.phones, scores, labels, strict=True):
-            writer.writerow([phone, f"{score:.6f}", int(label)])
+    rows = (
+        (phone, f"{score:.6f}", int(label))
+        for phone, score, label in zip(table.phones, scores, labels, strict=True)
+    )
+    write_csv(target, (ID_COLUMN, "score", "label"), rows)
     return {
         "rows": len(table.phones),
         "flagged": int(labels.sum()),

@@ -15,8 +15,10 @@ files it is given.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import importlib
+import itertools
 import os
 import re
 import time
@@ -35,7 +37,8 @@ from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
 from mvnoguard.detection.model_files import load_model, save_model, sha256_of_files
-from mvnoguard.errors import DataFileError
+from mvnoguard.errors import DataFileError, InvalidInput
+from mvnoguard.output_paths import atomic_text_file, output_file
 
 # scipy comes with scikit-learn; it ships no type hints, hence the untyped module handle.
 _SPARSE: Any = importlib.import_module("scipy.sparse")
@@ -231,23 +234,44 @@ def _label(raw: str) -> int | None:
     return _SPAM_LABELS.get(raw.strip().lower())
 
 
+def _decoded_lines(path: Path) -> Iterator[str | None]:
+    """The file's lines, each decoded on its own: None for a line that is not UTF-8 (a GBK
+    file's Chinese lines, say), so one bad line costs one row and no text is garbled."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle):
+            line = raw.removeprefix(codecs.BOM_UTF8) if number == 0 else raw
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError:
+                yield None
+
+
 def _rows(path: Path) -> Iterator[tuple[str, str] | None]:
     """(label, text) pairs of one file; None for a row that cannot be read."""
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-        first = handle.readline()
-        handle.seek(0)
-        tab_separated = path.suffix.lower() in {".tsv", ".txt"} or (
-            path.suffix.lower() != ".csv" and "\t" in first
-        )
-        if tab_separated:
-            for line in handle:
-                label, sep, text = line.rstrip("\r\n").partition("\t")
-                yield (label, text) if sep else None
-            return
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            return
+    lines = _decoded_lines(path)
+    first = next(lines, "")
+    lines = itertools.chain([first], lines)
+    tab_separated = path.suffix.lower() in {".tsv", ".txt"} or (
+        path.suffix.lower() != ".csv" and "\t" in (first or "")
+    )
+    if tab_separated:
+        for line in lines:
+            label, sep, text = (line or "").rstrip("\r\n").partition("\t")
+            yield (label, text) if sep else None
+        return
+    undecodable = 0
+
+    def decoded() -> Iterator[str]:
+        nonlocal undecodable
+        for line in lines:
+            if line is None:
+                undecodable += 1
+            else:
+                yield line
+
+    reader = csv.reader(decoded())
+    header = next(reader, None)
+    if header is not None:
         lowered = [h.strip().lower() for h in header]
         if "label" in lowered and ("content" in lowered or "text" in lowered):
             label_at = lowered.index("label")
@@ -260,6 +284,8 @@ def _rows(path: Path) -> Iterator[tuple[str, str] | None]:
                 yield None
             else:
                 yield row[label_at], row[text_at]
+    for _ in range(undecodable):
+        yield None
 
 
 def read_labelled(paths: Sequence[str | os.PathLike[str]]) -> LabelledMessages:
@@ -289,6 +315,13 @@ def read_labelled(paths: Sequence[str | os.PathLike[str]]) -> LabelledMessages:
             ) from exc
         except csv.Error as exc:
             raise DataFileError(f"{path.name} is not a readable CSV file ({exc})") from exc
+        if not file_texts:
+            raise DataFileError(
+                f"{path.name} holds no labelled message: expected UTF-8 lines of "
+                "label<TAB>text or a CSV of label,content (label ham/spam or 0/1)",
+                code="no_labelled_rows",
+                field="data",
+            )
         cjk = sum(1 for t in file_texts if _CJK.search(t))
         language = "zh" if cjk * 2 > len(file_texts) else "en"
         texts.extend(file_texts)
@@ -393,11 +426,22 @@ def _cross_validate(
     return result
 
 
-def _read_for_training(paths: Sequence[str | os.PathLike[str]]) -> LabelledMessages:
+def _read_for_training(paths: Sequence[str | os.PathLike[str]], folds: int) -> LabelledMessages:
     messages = read_labelled(paths)
     if len(np.unique(messages.labels)) < 2:
         raise DataFileError(
             "the training files need both spam and ham messages", code="invalid_input"
+        )
+    # Copies of one message stay in one fold, so each class needs `folds` distinct messages.
+    groups = _groups(messages.texts)
+    spam = len(np.unique(groups[messages.labels == 1]))
+    ham = len(np.unique(groups[messages.labels == 0]))
+    if min(spam, ham) < folds:
+        raise InvalidInput(
+            f"too few messages for {folds}-fold cross-validation: {spam} distinct spam and "
+            f"{ham} distinct ham; at least {folds} of each are needed",
+            code="too_few_rows",
+            field="data",
         )
     return messages
 
@@ -410,7 +454,7 @@ def cross_validate_sms(
     The threshold is the one maximising spam F1 on the out-of-fold scores; ``overall_at_0.5``
     shows the metrics at 0.5 for comparison.
     """
-    messages = _read_for_training(paths)
+    messages = _read_for_training(paths, folds)
     char_counts, word_counts = _hashed(messages.texts)
     result = _cross_validate(messages, char_counts, word_counts, folds=folds, seed=seed)
     result["skipped_rows"] = messages.skipped
@@ -421,7 +465,7 @@ def train_sms(
     paths: Sequence[str | os.PathLike[str]], *, seed: int = 0, folds: int = 5
 ) -> SmsModel:
     """Cross-validate (to choose the threshold and record metrics), then fit on every message."""
-    messages = _read_for_training(paths)
+    messages = _read_for_training(paths, folds)
     char_counts, word_counts = _hashed(messages.texts)
     evaluation = _cross_validate(messages, char_counts, word_counts, folds=folds, seed=seed)
     char_idf, word_idf = _idf(char_counts), _idf(word_counts)
@@ -476,11 +520,12 @@ def predict_file(
     in chunks of ``chunk_rows``, so the file's size does not matter. Returns the rows written.
     """
     source, target = Path(in_csv), Path(out_csv)
+    output_file(target, inputs=[source])
     written = 0
     try:
         with (
             source.open(encoding="utf-8-sig", newline="") as src,
-            target.open("w", encoding="utf-8", newline="") as dst,
+            atomic_text_file(target) as dst,  # a failure leaves no half-written --out
         ):
             reader = csv.reader(src)
             header = next(reader, None)

@@ -47,6 +47,15 @@ class LifecycleEventKind(StrEnum):
     IDENTITY_PURGED = "identity_purged"
 
 
+class ReviewTaskKind(StrEnum):
+    """Work an enterprise is given (``review_tasks.kind``)."""
+
+    CARD_COUNT_REVIEW = "card_count_review"  # a holder of more cards market-wide than allowed
+    REVERIFICATION = "reverification"  # re-verify within the policy's hours (a regulator's call)
+    REVERIFY = "reverify"  # re-verify: the identity is linked to a confirmed fraud number
+    DISPUTE = "dispute"  # the identity holder says they did not register the number
+
+
 class ViolationKind(StrEnum):
     """Registry audit kinds (DESIGN.md, audit contract)."""
 

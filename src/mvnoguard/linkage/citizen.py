@@ -31,7 +31,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from mvnoguard.domain.policy import Policy
-from mvnoguard.domain.subscribers import SubscriberStatus
+from mvnoguard.domain.subscribers import ReviewTaskKind, SubscriberStatus
 from mvnoguard.errors import InvalidInput, NotFound, RateLimited, Unauthorized
 from mvnoguard.identity.vault import PiiVault
 from mvnoguard.linkage.callers import policy_or_default
@@ -51,7 +51,7 @@ from mvnoguard.storage.models import (
 )
 
 CODE_DIGITS = 6
-DISPUTE = "dispute"
+DISPUTE = ReviewTaskKind.DISPUTE.value
 ACTOR = "citizen"
 _MAX_FIELD = 100
 

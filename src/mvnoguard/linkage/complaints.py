@@ -27,7 +27,6 @@ Two feed shapes: the ``complaints`` data contract, and the US FTC Do-Not-Call co
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -41,7 +40,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mvnoguard.analytics.contract_files import RowProblem, columns_of, read_batches
+from mvnoguard.analytics.contract_files import (
+    RowProblem,
+    columns_of,
+    read_batches,
+    write_problems,
+)
 from mvnoguard.analytics.typing_checks import as_text
 from mvnoguard.domain.access import Principal
 from mvnoguard.domain.calendar import as_aware
@@ -515,14 +519,8 @@ def _write_quarantine(
 ) -> str | None:
     if not problems:
         return None
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{stem}-{now:%Y%m%dT%H%M%S%f}.csv"
-    with target.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["file", "row", "field", "code", "reason"])
-        for p in sorted(problems, key=lambda p: p.row):
-            writer.writerow([p.file, p.row, p.field, p.code, p.reason])
-    return str(target)
+    return write_problems(target, sorted(problems, key=lambda p: p.row))
 
 
 def import_feed(

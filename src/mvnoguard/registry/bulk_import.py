@@ -11,7 +11,6 @@ no-op, and a newer snapshot of an enterprise replaces its older one.
 
 from __future__ import annotations
 
-import csv
 import json
 import multiprocessing
 import os
@@ -35,6 +34,7 @@ from mvnoguard.analytics.contract_files import (
     file_digest,
     find_files,
     read_batches,
+    write_problems,
 )
 from mvnoguard.analytics.store import RegistryStore
 from mvnoguard.analytics.typing_checks import as_text
@@ -83,13 +83,9 @@ class _Quarantine:
     def write(self) -> str | None:
         if not self._problems:
             return None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["file", "row", "field", "code", "reason"])
-            for p in sorted(self._problems, key=lambda p: (p.file, p.row, p.field)):
-                writer.writerow([p.file, p.row, p.field, p.code, p.reason])
-        return str(self.path)
+        return write_problems(
+            self.path, sorted(self._problems, key=lambda p: (p.file, p.row, p.field))
+        )
 
 
 def _load_manifest(path: Path) -> dict[str, Any]:
@@ -182,7 +178,11 @@ def _import_reference(
                         "code and name are required",
                     )
                     continue
-                catalog.upsert_enterprise(session, spec, actor=ACTOR)
+                try:
+                    catalog.upsert_enterprise(session, spec, actor=ACTOR)
+                except MvnoguardError as exc:
+                    _bad(quarantine, path, row, exc.field or "", exc.code, exc.message)
+                    continue
                 enterprises.append(
                     {
                         "enterprise_code": spec.code,
@@ -340,6 +340,14 @@ def import_registry(
     files (default: one, or two when the files are large)."""
     if not folder.is_dir():
         raise DataFileError(f"{folder} is not a folder", field="DIR")
+    tables = ("enterprises", "number_blocks", "outlets", "subscribers")
+    if not any(find_files(folder, table) for table in tables):
+        raise DataFileError(
+            f"{folder} holds none of the registry files: enterprises, number_blocks, outlets "
+            "(.csv or .parquet) or subscribers (a file, or a folder of them)",
+            code="nothing_to_import",
+            field="DIR",
+        )
     started = datetime.now(UTC)
     registry = RegistryStore(home)
     quarantine = _Quarantine(home / "quarantine", started)
@@ -357,7 +365,13 @@ def import_registry(
         if digest in manifest["files"] or digest in digests.values():
             summary.files_skipped.append(path.name)
             continue
-        names = columns_of(path)
+        try:
+            names = columns_of(path)
+        except DataFileError as exc:
+            # Unreadable as a whole (not UTF-8, not Parquet): it sinks nothing else either.
+            quarantine.add([RowProblem(path.name, 0, "", exc.code, exc.message)])
+            summary.warnings.append(f"{exc.message}; skipped")
+            continue
         missing = [c for c in REQUIRED if c not in names]
         if missing:
             # The whole file is unusable, but it sinks nothing else: report it and go on.

@@ -41,6 +41,20 @@ class OutletSpec:
     delegated_by: str | None = None
 
 
+def _text(value: str | None, field: str, limit: int, *, required: bool = True) -> str | None:
+    """A code or name as stored: trimmed, present when required, within the column's width."""
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise InvalidInput(f"{field} is required", code="missing_value", field=field)
+        return None
+    if len(text) > limit:
+        raise InvalidInput(
+            f"{field} is longer than {limit} characters", code="too_long", field=field
+        )
+    return text
+
+
 def get_enterprise(session: Session, code: str) -> Enterprise:
     enterprise = session.scalar(select(Enterprise).where(Enterprise.code == code))
     if enterprise is None:
@@ -53,6 +67,10 @@ def enterprise_codes(session: Session) -> set[str]:
 
 
 def upsert_enterprise(session: Session, spec: EnterpriseSpec, *, actor: str) -> Enterprise:
+    # Widths of storage.models.Enterprise.
+    _text(spec.code, "enterprise_code", 32)
+    _text(spec.name, "name", 200)
+    _text(spec.license_no, "license_no", 64, required=False)
     enterprise = session.scalar(select(Enterprise).where(Enterprise.code == spec.code))
     if enterprise is None:
         enterprise = Enterprise(code=spec.code)
@@ -121,6 +139,10 @@ def get_outlet(session: Session, code: str) -> Outlet | None:
 
 
 def upsert_outlet(session: Session, spec: OutletSpec, *, actor: str) -> Outlet:
+    # Widths of storage.models.Outlet.
+    _text(spec.code, "outlet_code", 64)
+    _text(spec.region_code, "region_code", 6, required=False)
+    _text(spec.delegated_by, "delegated_by", 64, required=False)
     enterprise = get_enterprise(session, spec.enterprise_code)
     outlet = get_outlet(session, spec.code)
     if outlet is None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from mvnoguard.domain.calendar import CHINA_TZ, add_years, as_aware, local_date
 from mvnoguard.domain.policy import Policy
-from mvnoguard.domain.subscribers import LifecycleEventKind, SubscriberStatus
+from mvnoguard.domain.subscribers import LifecycleEventKind, ReviewTaskKind, SubscriberStatus
 from mvnoguard.errors import RegistrationRefused, RuleViolation
 from mvnoguard.registry import rules
 from mvnoguard.registry.catalog import get_enterprise
@@ -167,7 +167,7 @@ class Lifecycle:
         due = at + timedelta(hours=hours)
         subscriber.reverify_due_at = due
         task = ReviewTask(
-            kind="reverification",
+            kind=ReviewTaskKind.REVERIFICATION.value,
             enterprise_id=subscriber.enterprise_id,
             subscriber_id=subscriber.id,
             identity_id=subscriber.identity_id,

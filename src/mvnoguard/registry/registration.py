@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from mvnoguard.domain.calendar import as_aware, local_date, utc_now
 from mvnoguard.domain.documents import DocumentCheck
 from mvnoguard.domain.policy import Policy
-from mvnoguard.domain.subscribers import LifecycleEventKind, SubscriberStatus
+from mvnoguard.domain.subscribers import LifecycleEventKind, ReviewTaskKind, SubscriberStatus
 from mvnoguard.errors import MvnoguardError, RegistrationRefused
 from mvnoguard.identity.phones import normalize_msisdn
 from mvnoguard.identity.vault import PiiVault
@@ -190,7 +190,7 @@ class RegistrationService:
         if held <= threshold:
             return None
         task = ReviewTask(
-            kind="card_count_review",
+            kind=ReviewTaskKind.CARD_COUNT_REVIEW.value,
             enterprise_id=subscriber.enterprise_id,
             subscriber_id=subscriber.id,
             identity_id=identity_id,

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from mvnoguard.domain.documents import DocumentCheck
 from mvnoguard.domain.policy import RuleSet
 from mvnoguard.domain.subscribers import OutletKind, SubscriberStatus, VerificationMethod
-from mvnoguard.errors import RegistrationRefused
+from mvnoguard.errors import InvalidInput, RegistrationRefused
 from mvnoguard.identity.documents import age_on, validate_document
 from mvnoguard.registry.catalog import get_outlet
 from mvnoguard.storage.models import Enterprise, Identity, NumberBlock, Outlet, Subscriber
@@ -138,6 +138,12 @@ def check_document(
 def check_verification(
     rules: RuleSet, method: str, face_score: float | None, outlet: Outlet
 ) -> None:
+    # A face match score is a similarity from 0 to 1. NaN compares false with the threshold,
+    # so it would pass the check below: anything else is refused whatever the outlet.
+    if face_score is not None and not 0.0 <= face_score <= 1.0:
+        raise InvalidInput(
+            "face_score must be a number from 0 to 1", code="bad_face_score", field="face_score"
+        )
     allowed = rules.allowed_verification_methods or frozenset()
     if method not in allowed:
         if method == VerificationMethod.MANUAL:

@@ -143,7 +143,9 @@ def prepare(
     flag(_mask(bad), "birth_date", "bad_date", "not a real YYYY-MM-DD date")
     face, bad = parse_floats(_column(batch, "face_score"))
     flag(
-        _mask(bad) | _mask(pc.or_(pc.less(face, 0.0), pc.greater(face, 1.0))),
+        # NaN compares false with everything: without is_nan it would pass every face check.
+        _mask(bad)
+        | _mask(pc.or_(pc.or_(pc.less(face, 0.0), pc.greater(face, 1.0)), pc.is_nan(face))),
         "face_score",
         "bad_face_score",
         "face_score must be a number from 0 to 1",

@@ -34,7 +34,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mvnoguard.errors import ConfigurationError
@@ -80,6 +80,9 @@ def hold_write_lock(session: Session) -> None:
         connection.execute(_SQLITE_TAKE_WRITE_LOCK)
 
 
+_BACKENDS = ("sqlite", "postgresql")
+
+
 def create_store_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -87,6 +90,11 @@ def create_store_engine(url: str) -> Engine:
         raise ConfigurationError(
             f"MVNOGUARD_DATABASE_URL is not a database URL ({redact_url(url)})"
         ) from exc
+    if parsed.get_backend_name() not in _BACKENDS:
+        raise ConfigurationError(
+            f"unsupported database {parsed.get_backend_name()!r} in MVNOGUARD_DATABASE_URL: "
+            "use sqlite:///PATH/TO/FILE.db or postgresql://USER@HOST:PORT/DATABASE"
+        )
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     # A ping before every checkout finds a server that dropped the connection; a SQLite file
@@ -144,18 +152,31 @@ class Database:
         self.engine.dispose()
 
 
+def _cannot_open(url: str, backend: str, exc: DatabaseError) -> str:
+    """Why the store cannot be opened, in one line. The driver's own message names the file
+    or server problem (no password: drivers do not repeat it)."""
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig and str(exc.orig).strip() else ""
+    reason = detail or (type(exc.orig).__name__ if exc.orig else "connection failed")
+    if backend == "sqlite":
+        fix = "its folder must exist and be writable, and the file must be a SQLite database"
+    else:
+        fix = "check that the server is running and the database exists"
+    return (
+        f"cannot open the database {redact_url(url)}: {reason}; {fix} "
+        "(MVNOGUARD_DATABASE_URL sets another)"
+    )
+
+
 def open_database(url: str, *, migrate: bool = True, vault: VaultSource | None = None) -> Database:
     engine = create_store_engine(url)
     try:
         if migrate and current_revision(engine) != head_revision(engine):
             upgrade(engine, vault=vault)
-    except OperationalError as exc:
+    except DatabaseError as exc:
         engine.dispose()
-        raise ConfigurationError(
-            f"cannot open the database {redact_url(url)}: "
-            f"{type(exc.orig).__name__ if exc.orig else 'connection failed'}; "
-            "check MVNOGUARD_DATABASE_URL and that the server is running"
-        ) from exc
+        if not isinstance(exc, OperationalError) and type(exc) is not DatabaseError:
+            raise  # a migration's own failure (integrity, programming): not the setup's
+        raise ConfigurationError(_cannot_open(url, engine.dialect.name, exc)) from exc
     except BaseException:
         engine.dispose()  # a migration that refused (e.g. no key ring for data to seal)
         raise

@@ -9,7 +9,6 @@ which the registration service honours. Evidence files are stored once, by SHA-2
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import shutil
 from dataclasses import dataclass, field
@@ -19,7 +18,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mvnoguard.analytics.contract_files import RowProblem, columns_of, read_batches
+from mvnoguard.analytics.contract_files import (
+    RowProblem,
+    columns_of,
+    read_batches,
+    write_problems,
+)
 from mvnoguard.analytics.typing_checks import as_text
 from mvnoguard.domain.calendar import CHINA_TZ
 from mvnoguard.domain.inspections import InspectionOutcome, InspectionViolation
@@ -61,6 +65,10 @@ class InspectionImport:
     quarantine_file: str | None = None
 
 
+# The store's column widths (storage.models): a longer value is refused as the row's fault.
+_MAX_LENGTH = {"inspection_id": 64, "enterprise_code": 32, "outlet_code": 64}
+
+
 def parse_result(raw: dict[str, str | None], *, today: date) -> InspectionResult:
     """One contract row, checked; raises InvalidInput naming the field at fault."""
 
@@ -68,6 +76,11 @@ def parse_result(raw: dict[str, str | None], *, today: date) -> InspectionResult
         value = (raw.get(name) or "").strip()
         if not value:
             raise InvalidInput(f"{name} is required", code="missing_value", field=name)
+        limit = _MAX_LENGTH.get(name)
+        if limit is not None and len(value) > limit:
+            raise InvalidInput(
+                f"{name} is longer than {limit} characters", code="too_long", field=name
+            )
         return value
 
     try:
@@ -201,14 +214,9 @@ def import_inspections(
                 summary.unchanged += 1
     summary.quarantined = len({(p.file, p.row) for p in problems})
     if problems:
-        quarantine_dir.mkdir(parents=True, exist_ok=True)
-        target = quarantine_dir / f"inspections-{at:%Y%m%dT%H%M%S%f}.csv"
-        with target.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["file", "row", "field", "code", "reason"])
-            for p in problems:
-                writer.writerow([p.file, p.row, p.field, p.code, p.reason])
-        summary.quarantine_file = str(target)
+        summary.quarantine_file = write_problems(
+            quarantine_dir / f"inspections-{at:%Y%m%dT%H%M%S%f}.csv", problems
+        )
     return summary
 
 

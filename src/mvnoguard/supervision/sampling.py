@@ -18,7 +18,6 @@ inspectors to fill in and for ``inspections import`` to read back.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import math
 import random
@@ -27,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mvnoguard.domain.subscribers import OutletKind
-from mvnoguard.errors import DataFileError, InvalidInput
+from mvnoguard.errors import InvalidInput
+from mvnoguard.output_paths import write_csv
 from mvnoguard.supervision.intervals import z_for
 
 PLAN_COLUMNS = (
@@ -204,28 +204,20 @@ def plan_inspections(
 def write_plan_csv(plan: Sequence[PlannedInspection], path: Path) -> None:
     """Write ``plan`` as UTF-8 CSV; ``inspected_on``, ``outcome`` and ``violations`` are left
     empty for the inspector. ``kind`` and ``region_code`` are there to guide the visit."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(PLAN_COLUMNS)
-            for item in plan:
-                writer.writerow(
-                    [
-                        item.inspection_id,
-                        item.enterprise_code,
-                        item.outlet_code,
-                        item.kind.value,
-                        item.region_code or "",
-                        "",
-                        "",
-                        "",
-                    ]
-                )
-    except OSError as exc:
-        raise DataFileError(
-            f"cannot write the inspection plan to {path}: {exc.strerror}", field="path"
-        ) from exc
+    rows = (
+        (
+            item.inspection_id,
+            item.enterprise_code,
+            item.outlet_code,
+            item.kind.value,
+            item.region_code or "",
+            "",
+            "",
+            "",
+        )
+        for item in plan
+    )
+    write_csv(path, PLAN_COLUMNS, rows)
 
 
 def _strata_by_enterprise(

@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from mvnoguard.output_paths import output_folder
+
 from .catalog import ENTERPRISES, KINDS
 from .holders import lay_out
 from .numbers import OutsidePools
@@ -148,8 +150,8 @@ def generate_market(
         raise ValueError(f"unknown format {fmt!r}: expected parquet or csv")
     plan = plan_market(scale, seed, as_of)
     people = People(seed, as_of)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "subscribers").mkdir(exist_ok=True)
+    output_folder(out_dir)
+    output_folder(out_dir / "subscribers")
     _clear(out_dir)
     write_table(out_dir / f"enterprises.{fmt}", enterprises_table(), fmt)
     write_table(out_dir / f"number_blocks.{fmt}", blocks_table(plan.blocks), fmt)

@@ -40,6 +40,8 @@ _KIND_BASE = {
     ViolationKind.UNAUTHORIZED_OUTLET: 0.12,
     ViolationKind.MINOR_WITHOUT_GUARDIAN: 0.09,
 }
+# The largest market the generator makes (people ids run out at about 6).
+MAX_SCALE = 4.0
 _SPREAD_SHARE = 0.003  # people with cards at 2-4 enterprises, per subscriber
 _SPREAD_CAP = 0.15  # at most this share of an enterprise's subscribers are theirs
 _SUBSCRIBERS_PER_OUTLET = 1500
@@ -184,6 +186,12 @@ def plan_market(scale: float, seed: int, as_of: date) -> MarketPlan:
     """Counts, outlets and blocks of the market at ``scale``; deterministic in ``seed``."""
     if not scale > 0:
         raise ValueError("scale must be positive")
+    if scale > MAX_SCALE:
+        # Beyond it people ids and number segments run out, and memory long before them.
+        raise ValueError(
+            f"scale {scale:g} too large: at most {MAX_SCALE:g} "
+            f"(about {round(MARKET_USERS * MAX_SCALE):,} subscribers)"
+        )
     total = round(MARKET_USERS * scale)
     issuing = [s for s in ENTERPRISES if s.issuing]
     if total < len(issuing):

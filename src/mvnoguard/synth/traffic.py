@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from mvnoguard.errors import DataFileError, InvalidInput
+from mvnoguard.output_paths import output_folder
 
 from .traffic_calls import DayCalls, Rows, call_rows, day_events
 from .traffic_messages import (
@@ -319,11 +320,11 @@ def generate_traffic(
     market.
     """
     _check(users, days, fmt, target_calls)
+    output_folder(out)
     if target_calls is not None:
         users = _users_for(target_calls, days, seed, start)
     msisdn = mvno_numbers(users, seed) if market is None else _market_numbers(market, users, seed)
     pop = make_population(msisdn, seed, start, days)
-    out.mkdir(parents=True, exist_ok=True)
     _clear(out)
     parts = PART_ROWS if target_calls is not None and target_calls > PART_ROWS else None
     writers = {
