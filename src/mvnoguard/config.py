@@ -7,8 +7,9 @@ each default. Nothing else in the package reads the environment.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mvnoguard.errors import ConfigurationError
@@ -37,6 +38,27 @@ class Settings(BaseSettings):
     environment: str = Field(
         default="development", description="development or production (refuses weak setups)."
     )
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _home_is_named(cls, value: Any) -> Any:
+        # An empty MVNOGUARD_HOME would silently make the current folder the home.
+        if isinstance(value, str | Path) and not str(value).strip():
+            raise ValueError("is empty: name a folder, or unset it for the default")
+        return value
+
+    @classmethod
+    def load(cls, home: Path | None = None) -> Settings:
+        """The settings from the environment (``home`` overrides ``MVNOGUARD_HOME``); a value
+        that cannot be read is a :class:`ConfigurationError` naming its variable."""
+        try:
+            return cls(home=home) if home is not None else cls()
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"MVNOGUARD_{'_'.join(str(p) for p in e['loc']).upper()} {e['msg']}"
+                for e in exc.errors()
+            )
+            raise ConfigurationError(f"cannot read the settings: {problems}") from None
 
     @property
     def resolved_database_url(self) -> str:

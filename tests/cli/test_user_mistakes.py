@@ -588,3 +588,57 @@ def test_a_file_where_the_home_keeps_a_folder(
     outcome = run("detect", "--calls", str(calls_file(tmp_path)), "--out", str(tmp_path / "r.csv"))
     refused(outcome, "configuration", f"{home / folder} is a file", status=3)
     assert (home / folder).read_text(encoding="utf-8") == "in the way\n"
+
+
+def test_a_purge_dated_in_the_future_is_refused(run: Run, home: Path) -> None:
+    # A purge cannot be undone: replaying a past day is fine, running ahead of the clock is not.
+    setup_market(home)
+    refused(run("retention", "purge", "--at", "2999-01-01"), "future_time", "(field: at)")
+    done = run("retention", "purge", "--at", "2018-04-01")
+    assert (done.status, done.out.strip()) == (0, "0 identities purged")
+
+
+def test_a_complaint_from_an_unknown_enterprise_is_refused(run: Run, home: Path) -> None:
+    setup_market(home)
+    outcome = run(
+        "complaints", "submit", "17090000001", "--category", "spam", "--enterprise", "E99"
+    )
+    refused(outcome, "unknown_enterprise", "E99")
+    accepted = run(
+        "complaints", "submit", "17090000001", "--category", "spam", "--enterprise", "E01"
+    )
+    assert accepted.status == 0, accepted.err
+    assert json.loads(accepted.out)["duplicate"] is False
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_home_setting_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    # Empty, MVNOGUARD_HOME would make whatever folder the command runs in the home.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MVNOGUARD_HOME", value)
+    monkeypatch.setattr(sys, "argv", ["mvnoguard", "stats"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    err = capsys.readouterr().err
+    refused(
+        Outcome(int(exit_info.value.code or 0), "", err),
+        "configuration",
+        "MVNOGUARD_HOME",
+        status=3,
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [(("--users", "100000000"), "users"), (("--calls", "5000000000", "--days", "1"), "calls")],
+)
+def test_synthetic_traffic_beyond_what_one_run_can_draw(
+    run: Run, tmp_path: Path, options: tuple[str, ...], field: str
+) -> None:
+    out = tmp_path / "traffic"
+    outcome = run("synth", "traffic", "--out", str(out), *options)
+    refused(outcome, "out_of_range", "10,000,000", f"(field: {field})")
+    assert not out.exists() or not any(out.iterdir())

@@ -36,7 +36,7 @@ _MIN_WORKER_LIFE_SECONDS = 5.0
 
 
 def app_from_environment() -> FastAPI:
-    return create_app(Runtime(Settings()))
+    return create_app(Runtime(Settings.load()))
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def runtime(ctx: typer.Context) -> Runtime:
     state: dict[str, Any] = ctx.find_root().obj or {}
     if "runtime" not in state:
         home = state.get("home")
-        settings = Settings(home=home) if home is not None else Settings()
+        settings = Settings.load(home)
         state["runtime"] = Runtime(settings)
         ctx.find_root().obj = state
         ctx.find_root().call_on_close(state["runtime"].close)

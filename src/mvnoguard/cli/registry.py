@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from mvnoguard.cli.context import AtOption, print_json, runtime, when
-from mvnoguard.domain.calendar import utc_now
+from mvnoguard.domain.calendar import not_in_future, utc_now
 from mvnoguard.domain.subscribers import HostNetwork, LifecycleEventKind, OutletKind
 from mvnoguard.errors import ConfigurationError, InvalidInput
 from mvnoguard.identity.documents import parse_document_input
@@ -404,10 +404,14 @@ def registry_enforce(ctx: typer.Context, at: AtOption = None) -> None:
 
 @retention_app.command("purge")
 def retention_purge(ctx: typer.Context, at: AtOption = None) -> None:
-    """Purge identity data kept past the retention period after cancellation."""
+    """Purge identity data kept past the retention period after cancellation.
+
+    ``--at`` may replay a past day, never a future one: a purge cannot be undone.
+    """
     rt = runtime(ctx)
+    moment = not_in_future(when(at), now=utc_now(), what="a purge", field="at")
     with rt.database.transaction() as session:
-        purged = rt.lifecycle.purge_expired(session, at=when(at), actor=ACTOR)
+        purged = rt.lifecycle.purge_expired(session, at=moment, actor=ACTOR)
     typer.echo(f"{purged} identities purged")
 
 

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from mvnoguard.errors import InvalidInput
+
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
+# A clock a little ahead of ours is not a moment in the future.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def as_aware(moment: datetime) -> datetime:
@@ -30,3 +34,12 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
+
+
+def not_in_future(moment: datetime, *, now: datetime, what: str, field: str) -> datetime:
+    """``moment`` (aware) when it is not later than ``now`` (give or take the clock skew);
+    otherwise ``InvalidInput`` (code ``future_time``) saying ``what`` may not be in the future."""
+    aware = as_aware(moment)
+    if aware > as_aware(now) + CLOCK_SKEW:
+        raise InvalidInput(f"{what} cannot be in the future", code="future_time", field=field)
+    return aware

@@ -31,7 +31,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,13 +48,18 @@ from mvnoguard.analytics.contract_files import (
 )
 from mvnoguard.analytics.typing_checks import as_text
 from mvnoguard.domain.access import Principal
-from mvnoguard.domain.calendar import as_aware
+from mvnoguard.domain.calendar import not_in_future
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.risk import ComplaintCategory
 from mvnoguard.domain.subscribers import SubscriberStatus
 from mvnoguard.errors import Conflict, DataFileError, InvalidInput, NotFound
 from mvnoguard.identity.vault import PiiVault
-from mvnoguard.linkage.callers import REGULATOR_ONLY, policy_or_default, require_role
+from mvnoguard.linkage.callers import (
+    REGULATOR_ONLY,
+    own_enterprise,
+    policy_or_default,
+    require_role,
+)
 from mvnoguard.linkage.numbers import e164, owner_of
 from mvnoguard.linkage.risk_numbers import (
     CLEARED,
@@ -68,8 +73,6 @@ from mvnoguard.storage.database import hold_write_lock
 from mvnoguard.storage.models import Complaint, Enterprise, RiskNumber, Subscriber
 
 MAX_TEXT_CHARS = 4_000
-# A clock a little ahead of ours is not a complaint from the future.
-CLOCK_SKEW = timedelta(minutes=5)
 _CHUNK = 500
 REPORTER_CONTEXT = "reporter_number"  # the vault context of Complaint.reporter_number_sealed
 REPORTER_KIND = "complaint_reporter"  # the vault token kind that stands for it in content keys
@@ -221,10 +224,7 @@ def _text(value: str | None) -> str | None:
 
 
 def _received(value: datetime, now: datetime, field: str) -> datetime:
-    moment = as_aware(value).astimezone(UTC)
-    if moment > now + CLOCK_SKEW:
-        raise InvalidInput("the complaint is dated in the future", code="future_time", field=field)
-    return moment
+    return not_in_future(value, now=now, what="the complaint's time", field=field).astimezone(UTC)
 
 
 def _category(value: object) -> ComplaintCategory:
@@ -377,6 +377,8 @@ def submit(
     The reporter's number is sealed by ``vault``; the answer never carries it.
     """
     item = parse(complaint, now=now, vault=vault)
+    if principal is not None:
+        own_enterprise(session, principal)  # an enterprise caller must be one we know
     actor = principal.actor if principal is not None else "citizen"
     added, _ = _store(
         session, vault, [item], source="api", now=now, policy=policy_or_default(policy)
