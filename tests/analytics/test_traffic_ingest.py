@@ -395,6 +395,20 @@ def test_folders_and_globs_of_parts(tmp_path: Path) -> None:
         ingest("calls", [folder / "nothing-*.csv"], tmp_path / "c", tmp_path / "q")
 
 
+@pytest.mark.parametrize("table", ["calls", "messages", "complaints"])
+def test_a_missing_or_unreadable_source_names_its_input(tmp_path: Path, table: str) -> None:
+    # The field is the input the files were given as (--calls, ...), not a path.
+    with pytest.raises(DataFileError, match="no such records file") as missing:
+        ingest(table, [tmp_path / "nope.csv"], tmp_path / "out", tmp_path / "q")  # type: ignore[arg-type]
+    assert missing.value.field == table
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really parquet")
+    with pytest.raises(DataFileError) as unreadable:
+        ingest(table, [broken], tmp_path / "out", tmp_path / "q")  # type: ignore[arg-type]
+    assert unreadable.value.field == table
+    assert "broken.parquet" in unreadable.value.message
+
+
 # ------------------------------------------------------------------------------ idempotence
 
 

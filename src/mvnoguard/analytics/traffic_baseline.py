@@ -272,9 +272,9 @@ def hand_written_features(
             engine,
             calls=records_pattern(calls) or "",
             out_dir=out_dir,
-            messages=records_pattern(messages),
-            complaints=records_pattern(complaints),
-            activations=records_pattern(activations),
+            messages=records_pattern(messages, "messages"),
+            complaints=records_pattern(complaints, "complaints"),
+            activations=records_pattern(activations, "activations"),
             content_scores=content_scores,
             stages_of=hand_written_stages,
         )

@@ -503,21 +503,22 @@ def compute_features(
             running,
             calls=records_pattern(calls) or "",
             out_dir=out_dir,
-            messages=records_pattern(messages),
-            complaints=records_pattern(complaints),
-            activations=records_pattern(activations),
+            messages=records_pattern(messages, "messages"),
+            complaints=records_pattern(complaints, "complaints"),
+            activations=records_pattern(activations, "activations"),
             content_scores=content_scores,
         )
 
 
-def records_pattern(source: str | Path | None) -> str | None:
+def records_pattern(source: str | Path | None, field: str = "calls") -> str | None:
     """A Parquet file, a folder of Parquet files or a glob, as the path or glob engines read;
-    :class:`DataFileError` for a file that does not exist."""
+    :class:`DataFileError` for a file that does not exist, naming ``field`` (the input it was
+    given as: calls, messages, complaints or activations)."""
     if source is None:
         return None
     path = Path(source)
     if path.is_dir():
         return str(path / "*.parquet")
     if not any(ch in str(source) for ch in "*?[") and not path.exists():
-        raise DataFileError(f"no such records file: {source}", field=str(source))
+        raise DataFileError(f"no such records file: {source}", field=field)
     return str(source)

@@ -97,8 +97,11 @@ class IngestResult:
 # ---------------------------------------------------------------------------------- sources
 
 
-def _source_files(sources: Sequence[Path]) -> list[Path]:
-    """Every CSV or Parquet file named, in the folders named, or matching the globs named."""
+def _source_files(table: TrafficTable, sources: Sequence[Path]) -> list[Path]:
+    """Every CSV or Parquet file named, in the folders named, or matching the globs named.
+
+    A problem names the table as its field: the option (``--calls`` ...) the sources came from.
+    """
     found: list[Path] = []
     for source in sources:
         source = Path(source)
@@ -106,21 +109,21 @@ def _source_files(sources: Sequence[Path]) -> list[Path]:
             matches = sorted(p for p in Path(source.anchor or ".").glob(_relative(source)))
             files = [p for p in matches if p.is_file() and p.suffix.lower() in SUFFIXES]
             if not files:
-                raise DataFileError(f"no CSV or Parquet files match {source}", field=str(source))
+                raise DataFileError(f"no CSV or Parquet files match {source}", field=table)
         elif source.is_dir():
             files = sorted(
                 p for p in source.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES
             )
             if not files:
-                raise DataFileError(f"no CSV or Parquet files in {source}", field=str(source))
+                raise DataFileError(f"no CSV or Parquet files in {source}", field=table)
         elif source.is_file():
             if source.suffix.lower() not in SUFFIXES:
                 raise DataFileError(
-                    f"{source.name}: records must be .csv or .parquet files", field=str(source)
+                    f"{source.name}: records must be .csv or .parquet files", field=table
                 )
             files = [source]
         else:
-            raise DataFileError(f"no such records file or folder: {source}", field=str(source))
+            raise DataFileError(f"no such records file or folder: {source}", field=table)
         found += files
     unique: dict[Path, Path] = {}
     for path in found:
@@ -133,7 +136,10 @@ def _relative(pattern: Path) -> str:
 
 
 def _check_columns(table: TrafficTable, path: Path) -> list[str]:
-    names = columns_of(path)
+    try:
+        names = columns_of(path)
+    except DataFileError as exc:  # the file as a whole: name the input it was given as
+        raise DataFileError(exc.message, code=exc.code, field=table) from exc
     missing = [f.name for f in FIELDS[table] if f.required and f.name not in names]
     if missing:
         raise DataFileError(
@@ -308,7 +314,7 @@ def _ingest_source(
         problems.unlink(missing_ok=True)
         writer = PartWriter(source.table, source.path.name, part, problems)
         try:
-            with _duckdb_errors(source.path):
+            with _duckdb_errors(source):
                 if exact:
                     _exact_read(con, source, writer, resolver, on_rows)
                     break
@@ -332,17 +338,20 @@ class _CsvNeedsExactReader(Exception):
 
 
 @contextlib.contextmanager
-def _duckdb_errors(path: Path) -> Iterator[None]:
+def _duckdb_errors(source: _Source) -> Iterator[None]:
+    path = source.path
     try:
         yield
     except duckdb.InvalidInputException as exc:
         if path.suffix.lower() == ".csv":
             raise _CsvNeedsExactReader from exc
-        raise DataFileError(f"{path.name}: {redact(str(exc))}", field=path.name) from exc
+        raise DataFileError(f"{path.name}: {redact(str(exc))}", field=source.table) from exc
     except duckdb.Error as exc:
-        raise DataFileError(f"{path.name}: {redact(str(exc))}", field=path.name) from exc
+        raise DataFileError(f"{path.name}: {redact(str(exc))}", field=source.table) from exc
     except OSError as exc:
-        raise DataFileError(f"{path.name}: cannot read ({exc.strerror})", field=path.name) from exc
+        raise DataFileError(
+            f"{path.name}: cannot read ({exc.strerror})", field=source.table
+        ) from exc
 
 
 class _Background:
@@ -414,7 +423,7 @@ def ingest(
             code="unknown_table",
             field="table",
         )
-    files = _source_files(sources)
+    files = _source_files(table, sources)
     sources_ = [_Source(table, path, _check_columns(table, path)) for path in files]
     out_dir.mkdir(parents=True, exist_ok=True)
     previous = load_manifest(out_dir, table)
