@@ -40,7 +40,6 @@ from mvnoguard.analytics.traffic_features import (
     FeatureFiles,
     FeatureStages,
     features_on,
-    records_pattern,
 )
 from mvnoguard.errors import ConfigurationError
 
@@ -270,11 +269,11 @@ def hand_written_features(
     try:
         return features_on(
             engine,
-            calls=records_pattern(calls) or "",
+            calls=calls,
             out_dir=out_dir,
-            messages=records_pattern(messages, "messages"),
-            complaints=records_pattern(complaints, "complaints"),
-            activations=records_pattern(activations, "activations"),
+            messages=messages,
+            complaints=complaints,
+            activations=activations,
             content_scores=content_scores,
             stages_of=hand_written_stages,
         )

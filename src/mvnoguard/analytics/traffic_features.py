@@ -441,15 +441,16 @@ def compile_features(names: dict[str, str], *, dialect: str) -> FeatureStages:
 def features_on(
     engine: Engine,
     *,
-    calls: str,
+    calls: str | Path,
     out_dir: Path,
-    messages: str | None = None,
-    complaints: str | None = None,
-    activations: str | None = None,
+    messages: str | Path | None = None,
+    complaints: str | Path | None = None,
+    activations: str | Path | None = None,
     content_scores: Path | None = None,
     stages_of: StageCompiler = compile_features,
 ) -> FeatureFiles:
-    """Compute the tables on an open engine; inputs are Parquet paths or globs.
+    """Compute the tables on an open engine; inputs are Parquet files, folders or globs
+    (:func:`records_pattern`).
 
     ``stages_of`` writes the stages' SQL (by default this module's Ibis definition; the
     benchmark's hand-written baseline passes its own, to run on exactly the same path).
@@ -458,10 +459,10 @@ def features_on(
     files = FeatureFiles(daily=out_dir / "daily", numbers=out_dir / "numbers")
     handsets_dir = out_dir / "handsets"
     sources = {
-        "calls": (calls, CALLS_SCHEMA),
-        "messages": (messages, MESSAGES_SCHEMA),
-        "complaints": (complaints, COMPLAINTS_SCHEMA),
-        "activations": (activations, ACTIVATIONS_SCHEMA),
+        "calls": (records_pattern(calls), CALLS_SCHEMA),
+        "messages": (records_pattern(messages, "messages"), MESSAGES_SCHEMA),
+        "complaints": (records_pattern(complaints, "complaints"), COMPLAINTS_SCHEMA),
+        "activations": (records_pattern(activations, "activations"), ACTIVATIONS_SCHEMA),
         "content_scores": (str(content_scores) if content_scores else None, CONTENT_SCORES_SCHEMA),
     }
     try:
@@ -501,11 +502,11 @@ def compute_features(
     with open_engine(engine) as running:
         return features_on(
             running,
-            calls=records_pattern(calls) or "",
+            calls=calls,
             out_dir=out_dir,
-            messages=records_pattern(messages, "messages"),
-            complaints=records_pattern(complaints, "complaints"),
-            activations=records_pattern(activations, "activations"),
+            messages=messages,
+            complaints=complaints,
+            activations=activations,
             content_scores=content_scores,
         )
 
