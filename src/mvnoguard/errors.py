@@ -25,7 +25,8 @@ numbers left out of the message.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from enum import StrEnum
+from typing import Any, ClassVar, TypeVar
 
 
 class MvnoguardError(Exception):
@@ -61,6 +62,20 @@ class MvnoguardError(Exception):
 class InvalidInput(MvnoguardError):
     default_code = "invalid_input"
     http_status = 422
+
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
+
+def one_of(kind: type[_Choice], value: str, *, what: str, field: str, code: str) -> _Choice:
+    """``value`` as a member of ``kind``; otherwise :class:`InvalidInput` listing the choices."""
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise InvalidInput(
+            f"{what} {value!r} is not one of {choices}", code=code, field=field
+        ) from None
 
 
 class InvalidDocument(InvalidInput):

@@ -144,6 +144,8 @@ def _plain_values(table: pa.Table, name: str) -> Batch:
     """Every cell one plain value, as a CSV cell would be: binary columns become text (a value
     that is not UTF-8 sends its row to quarantine), and a row with a list, struct or map in a
     cell goes to quarantine too. Other columns are left as stored."""
+    if not any(_is_binary(f.type) or pa.types.is_nested(f.type) for f in table.schema):
+        return Batch(table, [])  # the usual file: nothing to look at row by row
     problems: list[RowProblem] = []
     rows = table.column("source_row").to_pylist()
     bad: set[int] = set()

@@ -394,8 +394,16 @@ def classification_metrics(
 
 
 def _cross_validate(
-    messages: LabelledMessages, char_counts: Any, word_counts: Any, *, folds: int, seed: int
+    messages: LabelledMessages,
+    groups: IntArray,
+    char_counts: Any,
+    word_counts: Any,
+    *,
+    folds: int,
+    seed: int,
 ) -> dict[str, Any]:
+    """Out-of-fold scores (``groups``: :func:`_groups` of the texts), calibration, threshold
+    and metrics."""
     languages = np.asarray(messages.languages)
     strata = messages.labels + 2 * (languages == "zh").astype(np.int64)
     started = time.perf_counter()
@@ -404,7 +412,7 @@ def _cross_validate(
         word_counts,
         messages.labels,
         strata,
-        _groups(messages.texts),
+        groups,
         folds=folds,
         seed=seed,
     )
@@ -426,7 +434,10 @@ def _cross_validate(
     return result
 
 
-def _read_for_training(paths: Sequence[str | os.PathLike[str]], folds: int) -> LabelledMessages:
+def _read_for_training(
+    paths: Sequence[str | os.PathLike[str]], folds: int
+) -> tuple[LabelledMessages, IntArray]:
+    """The labelled messages and their :func:`_groups`, refused when too few to cross-validate."""
     messages = read_labelled(paths)
     if len(np.unique(messages.labels)) < 2:
         raise DataFileError(
@@ -443,7 +454,7 @@ def _read_for_training(paths: Sequence[str | os.PathLike[str]], folds: int) -> L
             code="too_few_rows",
             field="data",
         )
-    return messages
+    return messages, groups
 
 
 def cross_validate_sms(
@@ -454,9 +465,9 @@ def cross_validate_sms(
     The threshold is the one maximising spam F1 on the out-of-fold scores; ``overall_at_0.5``
     shows the metrics at 0.5 for comparison.
     """
-    messages = _read_for_training(paths, folds)
+    messages, groups = _read_for_training(paths, folds)
     char_counts, word_counts = _hashed(messages.texts)
-    result = _cross_validate(messages, char_counts, word_counts, folds=folds, seed=seed)
+    result = _cross_validate(messages, groups, char_counts, word_counts, folds=folds, seed=seed)
     result["skipped_rows"] = messages.skipped
     return result
 
@@ -465,9 +476,9 @@ def train_sms(
     paths: Sequence[str | os.PathLike[str]], *, seed: int = 0, folds: int = 5
 ) -> SmsModel:
     """Cross-validate (to choose the threshold and record metrics), then fit on every message."""
-    messages = _read_for_training(paths, folds)
+    messages, groups = _read_for_training(paths, folds)
     char_counts, word_counts = _hashed(messages.texts)
-    evaluation = _cross_validate(messages, char_counts, word_counts, folds=folds, seed=seed)
+    evaluation = _cross_validate(messages, groups, char_counts, word_counts, folds=folds, seed=seed)
     char_idf, word_idf = _idf(char_counts), _idf(word_counts)
     classifier = _fit_classifier(
         _features(char_counts, word_counts, char_idf, word_idf), messages.labels, seed

@@ -20,7 +20,7 @@ from mvnoguard.domain.access import Principal, Role
 from mvnoguard.domain.calendar import local_date
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.subscribers import ReviewTaskKind, SubscriberStatus
-from mvnoguard.errors import InvalidInput
+from mvnoguard.errors import one_of
 from mvnoguard.linkage.callers import REPORTERS, own_enterprise, policy_or_default, require_role
 from mvnoguard.linkage.numbers import live_holder, mask_msisdn, national_mobile
 from mvnoguard.registry.records import iso_utc
@@ -163,12 +163,7 @@ def tasks_for(session: Session, principal: Principal, *, kind: str | None = None
     if enterprise is not None:
         query = query.where(ReviewTask.enterprise_id == enterprise.id)
     if kind is not None:
-        if kind not in {k.value for k in ReviewTaskKind}:
-            raise InvalidInput(
-                f"task kind {kind!r} is not one of {', '.join(k.value for k in ReviewTaskKind)}",
-                code="bad_task_kind",
-                field="kind",
-            )
+        one_of(ReviewTaskKind, kind, what="task kind", field="kind", code="bad_task_kind")
         query = query.where(ReviewTask.kind == kind)
     views = [
         TaskView(

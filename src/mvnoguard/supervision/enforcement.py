@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from mvnoguard.domain.calendar import as_aware, local_date
 from mvnoguard.domain.inspections import InspectionOutcome
 from mvnoguard.domain.policy import Policy, RuleSet
-from mvnoguard.errors import InvalidInput, NotFound, RuleViolation
+from mvnoguard.errors import NotFound, RuleViolation, one_of
 from mvnoguard.registry.catalog import get_enterprise
 from mvnoguard.reports.notices import CaseKind as NoticeKind
 from mvnoguard.reports.notices import InspectionBasis, NoticeData, NuisanceBasis, write_notice
@@ -432,12 +432,8 @@ def list_cases(
     session: Session, *, at: datetime, status: str | None = None, enterprise_code: str | None = None
 ) -> list[CaseView]:
     """Cases, overdue ones first: issued with a deadline that has passed on ``at``'s date."""
-    if status is not None and status not in {s.value for s in CaseStatus}:
-        raise InvalidInput(
-            f"status {status!r} is not one of {', '.join(s.value for s in CaseStatus)}",
-            code="bad_status",
-            field="status",
-        )
+    if status is not None:
+        one_of(CaseStatus, status, what="status", field="status", code="bad_status")
     if enterprise_code is not None:
         get_enterprise(session, enterprise_code)  # an unknown code is a mistake, not "no cases"
     query = select(EnforcementCase).join(Enterprise, Enterprise.id == EnforcementCase.enterprise_id)
