@@ -109,3 +109,23 @@ def test_detect_scores_message_texts_with_an_sms_model(tmp_path: Path) -> None:
     assert detected.exit_code == 0, (detected.output, detected.exception)
     assert json.loads(detected.stdout)["records"]["messages"]["accepted"] == 10
     assert out.is_file()
+
+
+def test_sichuan_eval_repeats_fold_seeds_and_shows_intervals(tmp_path: Path) -> None:
+    from tests.detection.test_sichuan_model import _write_dataset
+
+    _write_dataset(tmp_path)
+    base = ["model", "eval", "sichuan", "--data", str(tmp_path), "--seed", "3"]
+    shown = runner.invoke(app, [*base, "--repeats", "2"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    for text in ("fold seed 3", "fold seed 4", "mean of seeds", "95% bootstrap intervals"):
+        assert text in shown.output
+    answer = json.loads(runner.invoke(app, [*base, "--repeats", "2", "--json"]).output)
+    assert answer["seeds"] == [3, 4]
+    means = [run["mean"]["macro_f1"] for run in answer["runs"]]
+    assert answer["mean_of_runs"]["macro_f1"] == sum(means) / 2
+    single = runner.invoke(app, base, env={"COLUMNS": "200"})
+    assert "[[tn,fp],[fn,tp]]" in single.output  # a header, not Rich markup
+    assert "pooled" in single.output and "95% bootstrap intervals" in single.output
+    refused = runner.invoke(app, [*base, "--repeats", "0"])
+    assert refused.exit_code == 2

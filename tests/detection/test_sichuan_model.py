@@ -16,6 +16,7 @@ from mvnoguard.detection.sichuan_model import (
     load_sichuan_model,
     predict_sichuan,
     read_sichuan_csv,
+    repeated_cross_validation,
     train_sichuan,
 )
 from tests.conftest import skip_or_fail
@@ -98,6 +99,28 @@ def test_cross_validation_reports_every_metric(dataset: Path) -> None:
     for key in ("macro_f1", "f1_fraud", "auc"):
         assert 0.5 < result["mean"][key] <= 1.0
     assert np.sum(result["mean"]["confusion_matrix"]) == result["rows"]
+
+
+def test_pooled_figures_carry_bootstrap_intervals(dataset: Path) -> None:
+    pooled = cross_validate_sichuan(dataset, folds=3, seed=0)["pooled"]
+    low, high = pooled["intervals"]["macro_f1"]
+    assert low <= round(pooled["macro_f1"], 4) <= high
+    low, high = pooled["intervals"]["f1_positive"]
+    assert low <= round(pooled["f1_fraud"], 4) <= high
+
+
+def test_repeated_cross_validation_averages_fold_seeds(dataset: Path) -> None:
+    repeated = repeated_cross_validation(dataset, seeds=[0, 1], folds=3)
+    runs = repeated["runs"]
+    assert [run["seed"] for run in runs] == [0, 1]
+    assert runs[0]["per_fold"] != runs[1]["per_fold"]  # other seeds, other splits
+    for key in ("macro_f1", "f1_fraud", "auc"):
+        values = [run["mean"][key] for run in runs]
+        assert repeated["mean_of_runs"][key] == pytest.approx(np.mean(values))
+        assert repeated["range_of_runs"][key] == [min(values), max(values)]
+    assert runs[0] == cross_validate_sichuan(dataset, folds=3, seed=0) | {
+        "seconds": runs[0]["seconds"]
+    }
 
 
 def test_save_load_reproduces_scores_exactly(dataset: Path, tmp_path: Path) -> None:

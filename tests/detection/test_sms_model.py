@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from mvnoguard.detection.sms_model import (
+    _cross_fitted,
+    best_threshold,
     cross_validate_sms,
     load_sms_model,
     normalise,
@@ -132,3 +134,40 @@ def test_cross_validation_meets_targets_on_real_data() -> None:
     assert result["en"]["accuracy"] >= 0.99
     assert result["en"]["spam_f1"] >= 0.96
     assert result["zh"]["accuracy"] >= 0.997
+
+
+def test_a_fold_is_judged_at_a_threshold_its_own_labels_did_not_choose() -> None:
+    rng = np.random.default_rng(2)
+    labels = (rng.random(900) < 0.2).astype(np.int64)
+    margins = rng.normal(size=900) + 2.5 * labels
+    fold_of = rng.integers(0, 3, size=900)
+    predicted, thresholds = _cross_fitted(labels, margins, fold_of, 3)
+    assert len(thresholds) == 3
+    for fold in range(3):
+        flipped = labels.copy()
+        flipped[fold_of == fold] = 1 - flipped[fold_of == fold]
+        again, again_thresholds = _cross_fitted(flipped, margins, fold_of, 3)
+        held = fold_of == fold
+        np.testing.assert_array_equal(again[held], predicted[held])
+        assert again_thresholds[fold] == thresholds[fold]
+    # Each fold's cut is the best one on the other folds' calibrated scores.
+    rest = fold_of != 0
+    assert thresholds[0] == best_threshold(labels[rest], _scores_like(labels[rest], margins[rest]))
+
+
+def _scores_like(labels: np.ndarray, margins: np.ndarray) -> np.ndarray:
+    """Platt-scaled margins, fitted here with scikit-learn directly."""
+    from sklearn.linear_model import LogisticRegression
+
+    platt = LogisticRegression(C=1e6).fit(margins.reshape(-1, 1), labels)
+    return np.asarray(platt.predict_proba(margins.reshape(-1, 1))[:, 1])
+
+
+def test_cross_validation_reports_intervals_per_part(tmp_path: Path) -> None:
+    result = cross_validate_sms(_write_training(tmp_path, copies=8), folds=3, seed=0)
+    assert len(result["fold_thresholds"]) == 3
+    for part in ("en", "zh", "overall"):
+        intervals = result[part]["intervals"]
+        low, high = intervals["accuracy"]
+        assert low <= round(result[part]["accuracy"], 4) <= high
+        assert intervals["confidence"] == 0.95

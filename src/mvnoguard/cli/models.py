@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mvnoguard.cli.context import SeedOption, print_json
@@ -33,7 +34,7 @@ def _print_metrics(title: str, parts: dict[str, Any]) -> None:
 
     table = Table(title=title)
     for header in ("part", "n", "accuracy", "macro-F1", "F1 positive", "AUC", "[[tn,fp],[fn,tp]]"):
-        table.add_column(header)
+        table.add_column(escape(header))  # the brackets are not Rich markup
     for name, m in parts.items():
         table.add_row(
             name,
@@ -42,8 +43,27 @@ def _print_metrics(title: str, parts: dict[str, Any]) -> None:
             number(m, "macro_f1"),
             number(m, "spam_f1", "f1_fraud"),
             number(m, "auc"),
-            str(m.get("confusion_matrix", "")),
+            escape(str(m.get("confusion_matrix", ""))),
         )
+    Console().print(table)
+
+
+def _print_intervals(parts: dict[str, Any]) -> None:
+    """Bootstrap intervals of the parts that carry them (``intervals``: see metric_intervals)."""
+    from mvnoguard.detection.metric_intervals import METRICS
+
+    shown = {name: m["intervals"] for name, m in parts.items() if m.get("intervals")}
+    if not shown:
+        return
+    first = next(iter(shown.values()))
+    table = Table(
+        title=f"{first['confidence']:.0%} bootstrap intervals "
+        f"({first['rounds']} resamples of the evaluated rows)"
+    )
+    for header in ("part", "accuracy", "macro-F1", "F1 positive"):
+        table.add_column(header)
+    for name, ci in shown.items():
+        table.add_row(name, *(f"{ci[k][0]:.4f} - {ci[k][1]:.4f}" for k in METRICS))
     Console().print(table)
 
 
@@ -79,6 +99,7 @@ def eval_sms_command(
         return
     parts = {k: result[k] for k in ("en", "zh", "overall") if result.get(k)}
     _print_metrics("SMS model, stratified 5-fold cross-validation", parts)
+    _print_intervals(parts)
 
 
 @predict_app.command("sms")
@@ -113,11 +134,37 @@ def train_sichuan_command(
 def eval_sichuan_command(
     data: Annotated[Path, typer.Option("--data", help="Folder with train.csv (+ graph files)")],
     seed: SeedOption = 0,
+    repeats: Annotated[
+        int,
+        typer.Option(
+            "--repeats",
+            min=1,
+            max=20,
+            help="Repeat with fold seeds seed, seed+1, ...; report the mean of the repeats.",
+        ),
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Cross-validate the fraud-user model (labels of held-out folds never seen)."""
-    from mvnoguard.detection.sichuan_model import cross_validate_sichuan
+    from mvnoguard.detection.sichuan_model import (
+        cross_validate_sichuan,
+        repeated_cross_validation,
+    )
 
+    if repeats > 1:
+        seeds = range(seed, seed + repeats)
+        repeated = repeated_cross_validation(data, folds=5, seeds=list(seeds))
+        if as_json:
+            print_json(repeated)
+            return
+        runs = {f"fold seed {r['seed']}": r["mean"] for r in repeated["runs"]}
+        _print_metrics(
+            f"Sichuan fraud users, stratified 5-fold cross-validation, {repeats} fold seeds "
+            "(mean of folds per seed)",
+            {**runs, "mean of seeds": repeated["mean_of_runs"]},
+        )
+        _print_intervals({f"fold seed {r['seed']}": r["pooled"] for r in repeated["runs"]})
+        return
     result = cross_validate_sichuan(data, folds=5, seed=seed)
     if as_json:
         print_json(result)
@@ -131,6 +178,7 @@ def eval_sichuan_command(
         "Sichuan fraud users, stratified 5-fold cross-validation",
         {**folds, "mean of folds": result["mean"], "pooled": pooled},
     )
+    _print_intervals({"pooled": pooled})
 
 
 @predict_app.command("sichuan")

@@ -41,6 +41,7 @@ from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from mvnoguard.detection import graph_features as gf
+from mvnoguard.detection.metric_intervals import bootstrap_intervals
 from mvnoguard.detection.model_files import load_model, save_model, sha256_of_files
 from mvnoguard.detection.sichuan_boosting import (
     ENSEMBLE_SIZE,
@@ -230,10 +231,11 @@ def _choose_threshold(labels: IntArray, scores: FloatArray) -> float:
 
 
 def metrics_of(labels: IntArray, scores: FloatArray, threshold: float) -> dict[str, Any]:
-    """Macro-F1, fraud-class F1, AUC and confusion matrix ``[[tn, fp], [fn, tp]]``."""
+    """Accuracy, macro-F1, fraud-class F1, AUC and confusion matrix ``[[tn, fp], [fn, tp]]``."""
     predicted = (scores >= threshold).astype(np.int64)
     both = len(np.unique(labels)) == 2
     return {
+        "accuracy": float(np.mean(predicted == labels)),
         "macro_f1": float(f1_score(labels, predicted, average="macro", zero_division=0)),
         "f1_fraud": float(f1_score(labels, predicted, pos_label=1, zero_division=0)),
         "auc": float(roc_auc_score(labels, scores)) if both else float("nan"),
@@ -337,7 +339,7 @@ def cross_validate_sichuan(
         pooled[held_rows] = scores
         pooled_predicted[held_rows] = scores >= fitted.threshold
         per_fold.append(metrics_of(labels[held_rows], scores, fitted.threshold))
-    keys = ("macro_f1", "f1_fraud", "auc")
+    keys = ("accuracy", "macro_f1", "f1_fraud", "auc")
     mean = {k: float(np.mean([f[k] for f in per_fold])) for k in keys}
     mean["confusion_matrix"] = np.sum([f["confusion_matrix"] for f in per_fold], axis=0).tolist()
     return {
@@ -349,11 +351,38 @@ def cross_validate_sichuan(
         "per_fold": per_fold,
         "mean": mean,
         "pooled": {
+            "accuracy": float(np.mean(pooled_predicted == labels)),
             "macro_f1": float(f1_score(labels, pooled_predicted, average="macro")),
             "f1_fraud": float(f1_score(labels, pooled_predicted)),
             "auc": float(roc_auc_score(labels, pooled)),
+            "intervals": bootstrap_intervals(labels, pooled_predicted, seed=seed).to_json(),
         },
         "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def repeated_cross_validation(
+    data_dir: str | os.PathLike[str], *, seeds: Sequence[int], folds: int = 5
+) -> dict[str, Any]:
+    """:func:`cross_validate_sichuan` once per fold seed, and the mean of their fold means.
+
+    One split's figure moves with the split (on the Sichuan training file, macro-F1 from 0.9127
+    to 0.9157 over fold seeds 0-2); repeating it with other seeds shows how much, and the mean
+    is the steadier figure.
+    """
+    if not seeds:
+        raise InvalidInput("at least one fold seed is needed", field="repeats")
+    runs = [cross_validate_sichuan(data_dir, folds=folds, seed=seed) for seed in seeds]
+    keys = ("accuracy", "macro_f1", "f1_fraud", "auc")
+    return {
+        "folds": folds,
+        "seeds": list(seeds),
+        "runs": runs,
+        "mean_of_runs": {k: float(np.mean([r["mean"][k] for r in runs])) for k in keys},
+        "range_of_runs": {
+            k: [float(min(r["mean"][k] for r in runs)), float(max(r["mean"][k] for r in runs))]
+            for k in keys
+        },
     }
 
 
@@ -532,5 +561,6 @@ __all__ = [
     "metrics_of",
     "predict_sichuan",
     "read_sichuan_csv",
+    "repeated_cross_validation",
     "train_sichuan",
 ]

@@ -3,14 +3,16 @@
 Text is normalised (NFKC, lower case, URLs / e-mail addresses / phone numbers replaced by
 tokens, other digits by ``0``; the upstream ``x`` masking of the Chinese corpus is kept), then
 hashed into two sparse TF-IDF spaces -- character 1-4-grams, which work for Chinese without word
-segmentation, and word 1-2-grams -- and scored by a logistic regression. Hashing makes the
-features stateless: a model file only holds numeric arrays (the IDF weights, the coefficients,
-the intercept) and JSON metadata, written by :mod:`mvnoguard.detection.model_files`, so
-predicting never unpickles anything and reproduces the training-time features exactly.
+segmentation, and word 1-2-grams -- and scored by a linear SVM whose margins Platt scaling turns
+into probabilities. Hashing makes the features stateless: a model file only holds numeric
+arrays (the IDF weights, the coefficients, the intercept, the calibration) and JSON metadata,
+written by :mod:`mvnoguard.detection.model_files`, so predicting never unpickles anything and
+reproduces the training-time features exactly.
 
 The decision threshold is chosen by cross-validation (the one maximising spam F1 on out-of-fold
-scores) and stored in the model. This module must never tune on test data: it only sees the
-files it is given.
+scores) and stored in the model. The metrics cross-validation reports judge each fold at a
+threshold chosen on the other folds, never on the messages being judged. This module must never
+tune on test data: it only sees the files it is given.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
+from mvnoguard.detection.metric_intervals import bootstrap_intervals
 from mvnoguard.detection.model_files import load_model, save_model, sha256_of_files
 from mvnoguard.errors import DataFileError, InvalidInput
 from mvnoguard.output_paths import atomic_text_file, output_file
@@ -350,10 +353,13 @@ def _out_of_fold_scores(
     *,
     folds: int,
     seed: int,
-) -> FloatArray:
+) -> tuple[FloatArray, IntArray]:
+    """Out-of-fold SVM margins, and the fold each row was held out in."""
     scores = np.zeros(len(labels), dtype=np.float64)
+    fold_of = np.zeros(len(labels), dtype=np.int64)
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train, test in splitter.split(np.zeros(len(labels)), strata, groups):
+    for fold, (train, test) in enumerate(splitter.split(np.zeros(len(labels)), strata, groups)):
+        fold_of[test] = fold
         char_idf, word_idf = _idf(char_counts[train]), _idf(word_counts[train])
         classifier = _fit_classifier(
             _features(char_counts[train], word_counts[train], char_idf, word_idf),
@@ -362,7 +368,7 @@ def _out_of_fold_scores(
         )
         test_features = _features(char_counts[test], word_counts[test], char_idf, word_idf)
         scores[test] = classifier.decision_function(test_features)
-    return scores
+    return scores, fold_of
 
 
 def best_threshold(labels: IntArray, scores: FloatArray) -> float:
@@ -377,10 +383,10 @@ def best_threshold(labels: IntArray, scores: FloatArray) -> float:
 
 
 def classification_metrics(
-    labels: IntArray, scores: FloatArray, threshold: float
+    labels: IntArray, scores: FloatArray, predicted: IntArray, *, seed: int = 0
 ) -> dict[str, Any]:
-    """Accuracy, macro-F1, spam F1, AUC and the confusion matrix [[tn, fp], [fn, tp]]."""
-    predicted = (scores >= threshold).astype(np.int64)
+    """Accuracy, macro-F1, spam F1, AUC, the confusion matrix [[tn, fp], [fn, tp]] and
+    bootstrap 95% intervals of the first three (resampling the messages)."""
     both_classes = len(np.unique(labels)) == 2
     return {
         "n": len(labels),
@@ -390,7 +396,24 @@ def classification_metrics(
         "spam_f1": float(f1_score(labels, predicted, zero_division=0.0)),
         "auc": float(roc_auc_score(labels, scores)) if both_classes else None,
         "confusion_matrix": confusion_matrix(labels, predicted, labels=[0, 1]).tolist(),
+        "intervals": bootstrap_intervals(labels, predicted, seed=seed).to_json(),
     }
+
+
+def _cross_fitted(
+    labels: IntArray, margins: FloatArray, fold_of: IntArray, folds: int
+) -> tuple[IntArray, list[float]]:
+    """Each fold's predictions with a calibration and threshold fitted on the *other* folds'
+    out-of-fold margins, so no message's label chooses the threshold it is judged by."""
+    predicted = np.zeros(len(labels), dtype=np.int64)
+    thresholds: list[float] = []
+    for fold in range(folds):
+        held, rest = fold_of == fold, fold_of != fold
+        slope, offset = _fit_calibration(labels[rest], margins[rest])
+        threshold = best_threshold(labels[rest], _sigmoid(slope * margins[rest] + offset))
+        predicted[held] = _sigmoid(slope * margins[held] + offset) >= threshold
+        thresholds.append(threshold)
+    return predicted, thresholds
 
 
 def _cross_validate(
@@ -407,29 +430,30 @@ def _cross_validate(
     languages = np.asarray(messages.languages)
     strata = messages.labels + 2 * (languages == "zh").astype(np.int64)
     started = time.perf_counter()
-    margins = _out_of_fold_scores(
-        char_counts,
-        word_counts,
-        messages.labels,
-        strata,
-        groups,
-        folds=folds,
-        seed=seed,
+    labels = messages.labels
+    margins, fold_of = _out_of_fold_scores(
+        char_counts, word_counts, labels, strata, groups, folds=folds, seed=seed
     )
-    slope, offset = _fit_calibration(messages.labels, margins)
+    # The final model's calibration and threshold use every out-of-fold margin; the reported
+    # metrics use the cross-fitted ones, chosen without the rows they are measured on.
+    slope, offset = _fit_calibration(labels, margins)
     scores = _sigmoid(slope * margins + offset)
-    threshold = best_threshold(messages.labels, scores)
+    predicted, fold_thresholds = _cross_fitted(labels, margins, fold_of, folds)
     result: dict[str, Any] = {
         "folds": folds,
         "seed": seed,
-        "threshold": threshold,
+        "threshold": best_threshold(labels, scores),
         "calibration": [slope, offset],
+        "fold_thresholds": fold_thresholds,
     }
     for language in sorted(set(messages.languages)):
         part = languages == language
-        result[language] = classification_metrics(messages.labels[part], scores[part], threshold)
-    result["overall"] = classification_metrics(messages.labels, scores, threshold)
-    result["overall_at_0.5"] = classification_metrics(messages.labels, scores, 0.5)
+        result[language] = classification_metrics(
+            labels[part], scores[part], predicted[part], seed=seed
+        )
+    result["overall"] = classification_metrics(labels, scores, predicted, seed=seed)
+    at_half = (scores >= 0.5).astype(np.int64)
+    result["overall_at_0.5"] = classification_metrics(labels, scores, at_half, seed=seed)
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result
 
@@ -462,8 +486,9 @@ def cross_validate_sms(
 ) -> dict[str, Any]:
     """Stratified, duplicate-grouped k-fold CV: metrics per language ("en", "zh") and overall.
 
-    The threshold is the one maximising spam F1 on the out-of-fold scores; ``overall_at_0.5``
-    shows the metrics at 0.5 for comparison.
+    Each fold is judged at a threshold chosen on the other folds' out-of-fold scores (the
+    model's own threshold, ``threshold``, uses all of them); ``overall_at_0.5`` shows the
+    metrics at 0.5 for comparison. Every part carries bootstrap 95% intervals.
     """
     messages, groups = _read_for_training(paths, folds)
     char_counts, word_counts = _hashed(messages.texts)
