@@ -157,7 +157,9 @@ def eval_sichuan_command(
         if as_json:
             print_json(repeated)
             return
-        runs = {f"fold seed {r['seed']}": r["mean"] for r in repeated["runs"]}
+        runs = {
+            f"fold seed {r['seed']}": {**r["mean"], "rows": r["rows"]} for r in repeated["runs"]
+        }
         _print_metrics(
             f"Sichuan fraud users, stratified 5-fold cross-validation, {repeats} fold seeds "
             "(mean of folds per seed)",
