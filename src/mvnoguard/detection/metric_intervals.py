@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from mvnoguard.errors import InvalidInput
+from mvnoguard.supervision.intervals import DEFAULT_CONFIDENCE, check_confidence
 
 DEFAULT_ROUNDS = 2000
-DEFAULT_CONFIDENCE = 0.95
 METRICS: tuple[str, ...] = ("accuracy", "macro_f1", "f1_positive")
 
 
@@ -71,11 +71,7 @@ def bootstrap_intervals(
         raise InvalidInput(
             "labels and predictions must be two equally long, non-empty lists", field="predicted"
         )
-    if not 0.0 < confidence < 1.0:
-        raise InvalidInput(
-            f"confidence must lie strictly between 0 and 1, got {confidence!r}",
-            field="confidence",
-        )
+    check_confidence(confidence)
     if rounds < 1:
         raise InvalidInput(f"rounds must be at least 1, got {rounds}", field="rounds")
     # A resample's confusion matrix is all these metrics need, and resampling rows with

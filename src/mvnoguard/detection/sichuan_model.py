@@ -77,6 +77,9 @@ BEHAVIOUR_FOR_NEIGHBOURS: tuple[str, ...] = (
     "imeis",
 )
 
+# The figures averaged over folds (and over fold seeds when cross-validation is repeated).
+SUMMARY_METRICS: tuple[str, ...] = ("accuracy", "macro_f1", "f1_fraud", "auc")
+
 THRESHOLD_GRID = np.round(np.arange(0.10, 0.901, 0.01), 2)
 
 
@@ -339,8 +342,7 @@ def cross_validate_sichuan(
         pooled[held_rows] = scores
         pooled_predicted[held_rows] = scores >= fitted.threshold
         per_fold.append(metrics_of(labels[held_rows], scores, fitted.threshold))
-    keys = ("accuracy", "macro_f1", "f1_fraud", "auc")
-    mean = {k: float(np.mean([f[k] for f in per_fold])) for k in keys}
+    mean = {k: float(np.mean([f[k] for f in per_fold])) for k in SUMMARY_METRICS}
     mean["confusion_matrix"] = np.sum([f["confusion_matrix"] for f in per_fold], axis=0).tolist()
     return {
         "folds": folds,
@@ -373,16 +375,13 @@ def repeated_cross_validation(
     if not seeds:
         raise InvalidInput("at least one fold seed is needed", field="repeats")
     runs = [cross_validate_sichuan(data_dir, folds=folds, seed=seed) for seed in seeds]
-    keys = ("accuracy", "macro_f1", "f1_fraud", "auc")
+    values = {k: [float(r["mean"][k]) for r in runs] for k in SUMMARY_METRICS}
     return {
         "folds": folds,
         "seeds": list(seeds),
         "runs": runs,
-        "mean_of_runs": {k: float(np.mean([r["mean"][k] for r in runs])) for k in keys},
-        "range_of_runs": {
-            k: [float(min(r["mean"][k] for r in runs)), float(max(r["mean"][k] for r in runs))]
-            for k in keys
-        },
+        "mean_of_runs": {k: float(np.mean(v)) for k, v in values.items()},
+        "range_of_runs": {k: [min(v), max(v)] for k, v in values.items()},
     }
 
 

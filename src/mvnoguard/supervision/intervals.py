@@ -28,13 +28,18 @@ DEFAULT_CONFIDENCE = 0.95
 Trend = Literal["worse", "better", "unchanged", "new"]
 
 
-def z_for(confidence: float) -> float:
-    """The two-sided standard normal quantile: ``z_for(0.95)`` is 1.9599639845400536."""
+def check_confidence(confidence: float) -> None:
+    """Refuse a confidence level outside the open interval (0, 1)."""
     if not 0.0 < confidence < 1.0:
         raise InvalidInput(
             f"confidence must lie strictly between 0 and 1, got {confidence!r}",
             field="confidence",
         )
+
+
+def z_for(confidence: float) -> float:
+    """The two-sided standard normal quantile: ``z_for(0.95)`` is 1.9599639845400536."""
+    check_confidence(confidence)
     return NormalDist().inv_cdf((1.0 + confidence) / 2.0)
 
 
