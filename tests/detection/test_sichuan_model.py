@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.model_selection import StratifiedKFold
 
 from mvnoguard.detection import graph_features as gf
 from mvnoguard.detection.model_files import load_model, save_model
 from mvnoguard.detection.sichuan_model import (
+    _held_out_scores,
+    _prepare,
     cross_validate_sichuan,
     load_sichuan_model,
     predict_sichuan,
@@ -90,6 +94,30 @@ def test_structure_features_are_label_free(dataset: Path) -> None:
     assert names[: len(gf.STRUCTURE_FEATURES)] == list(gf.STRUCTURE_FEATURES)
     assert (values[:, 2] >= values[:, 0]).all()  # distinct neighbours >= out-degree
     assert np.nanmax(values[:, 3]) <= 1.0
+
+
+def test_held_out_labels_never_reach_held_out_scores(dataset: Path) -> None:
+    prepared = _prepare(dataset, 3)
+    labels = prepared.table.labels
+    assert labels is not None
+    fit_rows, held_rows = next(
+        StratifiedKFold(n_splits=3, shuffle=True, random_state=0).split(labels, labels)
+    )
+    scores, threshold = _held_out_scores(prepared, fit_rows, held_rows, folds=3, seed=0)
+
+    def rescored(rows: np.ndarray) -> tuple[np.ndarray, float]:
+        flipped = labels.copy()
+        flipped[rows] = 1 - flipped[rows]
+        table = dataclasses.replace(prepared.table, labels=flipped)
+        changed = dataclasses.replace(prepared, table=table)
+        return _held_out_scores(changed, fit_rows, held_rows, folds=3, seed=0)
+
+    again, again_threshold = rescored(held_rows)
+    np.testing.assert_array_equal(again, scores)
+    assert again_threshold == threshold
+    # The same flip on training rows does move the scores: the check above can fail.
+    moved, _ = rescored(fit_rows[::5])
+    assert not np.array_equal(moved, scores)
 
 
 def test_cross_validation_reports_every_metric(dataset: Path) -> None:

@@ -330,10 +330,41 @@ def cross_validate_sichuan(
     return _cross_validate(_prepare(data_dir, folds), folds=folds, seed=seed, started=started)
 
 
+def _held_out_scores(
+    prepared: _Prepared, fit_rows: IntArray, held_rows: IntArray, *, folds: int, seed: int
+) -> tuple[FloatArray, float]:
+    """Scores of ``held_rows`` from a model fitted on ``fit_rows``, and that model's threshold.
+
+    Nothing here reads the labels of ``held_rows``: not the fit, not the threshold (inner folds
+    of ``fit_rows``), not the held-out users' label features (``fit_rows``' labels only).
+    """
+    table, context, structure = prepared.table, prepared.context, prepared.structure
+    assert table.labels is not None
+    labels = table.labels
+    fitted, _ = _fit_with_threshold(
+        table, fit_rows, structure, context, total_labelled=len(labels), folds=folds, seed=seed
+    )
+    held_labels: FloatArray | None = None
+    if context is not None:
+        held_labels = gf.label_features(
+            context.graph,
+            [table.phones[i] for i in held_rows],
+            [table.phones[i] for i in fit_rows],
+            labels[fit_rows],
+            visible_share=len(fit_rows) / len(labels),
+        )
+    design = _design(
+        table.features[held_rows],
+        None if structure is None else structure[held_rows],
+        held_labels,
+    )
+    return fitted.ensemble.score(design), fitted.threshold
+
+
 def _cross_validate(
     prepared: _Prepared, *, folds: int, seed: int, started: float
 ) -> dict[str, Any]:
-    table, context, structure = prepared.table, prepared.context, prepared.structure
+    table, context = prepared.table, prepared.context
     assert table.labels is not None
     labels = table.labels
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -341,27 +372,10 @@ def _cross_validate(
     pooled = np.zeros(len(labels))
     pooled_predicted = np.zeros(len(labels), dtype=np.int64)
     for fit_rows, held_rows in splitter.split(table.features, labels):
-        fitted, _ = _fit_with_threshold(
-            table, fit_rows, structure, context, total_labelled=len(labels), folds=folds, seed=seed
-        )
-        held_labels: FloatArray | None = None
-        if context is not None:
-            held_labels = gf.label_features(
-                context.graph,
-                [table.phones[i] for i in held_rows],
-                [table.phones[i] for i in fit_rows],
-                labels[fit_rows],
-                visible_share=len(fit_rows) / len(labels),
-            )
-        design = _design(
-            table.features[held_rows],
-            None if structure is None else structure[held_rows],
-            held_labels,
-        )
-        scores = fitted.ensemble.score(design)
+        scores, threshold = _held_out_scores(prepared, fit_rows, held_rows, folds=folds, seed=seed)
         pooled[held_rows] = scores
-        pooled_predicted[held_rows] = scores >= fitted.threshold
-        per_fold.append(metrics_of(labels[held_rows], scores, fitted.threshold))
+        pooled_predicted[held_rows] = scores >= threshold
+        per_fold.append(metrics_of(labels[held_rows], scores, threshold))
     mean = {k: float(np.mean([f[k] for f in per_fold])) for k in SUMMARY_METRICS}
     mean["confusion_matrix"] = np.sum([f["confusion_matrix"] for f in per_fold], axis=0).tolist()
     return {
