@@ -289,6 +289,27 @@ def test_sichuan_training_data_mistakes_name_the_row(run: Run, tmp_path: Path) -
     )
 
 
+def test_sichuan_data_must_name_the_folder(run: Run, tmp_path: Path) -> None:
+    data = _sichuan_folder(tmp_path / "data", [0, 1] * 10)
+    out = str(tmp_path / "m")
+    refused(
+        run("model", "eval", "sichuan", "--data", str(data / "train.csv")),
+        "not_a_data_folder",
+        "train.csv is a file",
+        "(field: data)",
+    )
+    refused(
+        run("model", "train", "sichuan", "--data", str(tmp_path), "--out", out),
+        "not_a_data_folder",
+        "holds no train.csv",
+    )
+    refused(
+        run("model", "eval", "sichuan", "--data", str(tmp_path / "gone"), "--repeats", "2"),
+        "not_a_data_folder",
+        "gone does not exist",
+    )
+
+
 def test_sichuan_predict_out_checked_first(run: Run, tmp_path: Path) -> None:
     from mvnoguard.detection.sichuan_model import train_sichuan
 

@@ -291,7 +291,26 @@ def _fit_with_threshold(
     return _FittedFold(final, threshold, inner), label_feats
 
 
+def _check_data_folder(data_dir: Path) -> None:
+    """``--data`` must name the Sichuan folder; naming its ``train.csv`` is the usual slip."""
+    if data_dir.is_file():
+        found = "is a file"
+    elif not data_dir.is_dir():
+        found = "does not exist"
+    elif not (data_dir / TRAIN_FILE).is_file():
+        found = f"holds no {TRAIN_FILE}"
+    else:
+        return
+    raise DataFileError(
+        f"{data_dir.name or data_dir} {found}: --data takes the Sichuan data folder, which "
+        f"holds {TRAIN_FILE} (and optionally {UNLABELLED_FILE}, {gf.NODES_FILE}, {gf.EDGES_FILE})",
+        code="not_a_data_folder",
+        field="data",
+    )
+
+
 def _read_folder(data_dir: Path) -> tuple[SichuanTable, _GraphContext | None]:
+    _check_data_folder(data_dir)
     train = read_sichuan_csv(data_dir / TRAIN_FILE, labelled=True)
     tables = [train]
     unlabelled = data_dir / UNLABELLED_FILE
