@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from mvnoguard.detection.sms_model import (
+    NORMALISATION_VERSION,
+    _char_counts,
     _cross_fitted,
     best_threshold,
     cross_validate_sms,
@@ -86,7 +88,28 @@ def test_train_save_load_reproduces_scores(tmp_path: Path) -> None:
     meta = loaded.metadata
     assert len(meta["training_data_sha256"]) == 64
     assert {"en", "zh", "overall"} <= set(meta["metrics"])
-    assert meta["features"]["char"]["ngram_range"] == [1, 4]
+    assert meta["features"]["char"]["cjk"]["ngram_range"] == [1, 2]
+    assert meta["features"]["char"]["other"]["ngram_range"] == [1, 4]
+
+
+def test_files_of_another_normalisation_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "sms.mvgmodel"
+    model = train_sms(_write_training(tmp_path), folds=3)
+    model.metadata["normalisation_version"] = NORMALISATION_VERSION - 1
+    model.save(path)
+    with pytest.raises(DataFileError, match="retrain") as refused:
+        load_sms_model(path)
+    assert refused.value.code == "model_format_unsupported"
+
+
+def test_character_ngrams_follow_each_texts_script() -> None:
+    texts = ["今天晚上吃饭", "lunch today", "中奖 win", "ok"]
+    mixed = _char_counts(texts)
+    for row, text in enumerate(texts):  # a batch of mixed scripts keeps every row's own counts
+        alone = _char_counts([text])
+        assert (mixed[row] != alone).nnz == 0
+    assert _char_counts(texts[:1]).nnz == 6 + 5  # Chinese: 6 characters, 5 pairs, no triples
+    assert _char_counts([]).shape == (0, mixed.shape[1])
 
 
 def test_predict_file_keeps_columns_and_order(tmp_path: Path) -> None:

@@ -2,12 +2,13 @@
 
 Text is normalised (NFKC, lower case, URLs / e-mail addresses / phone numbers replaced by
 tokens, other digits by ``0``; the upstream ``x`` masking of the Chinese corpus is kept), then
-hashed into two sparse TF-IDF spaces -- character 1-4-grams, which work for Chinese without word
-segmentation, and word 1-2-grams -- and scored by a linear SVM whose margins Platt scaling turns
-into probabilities. Hashing makes the features stateless: a model file only holds numeric
-arrays (the IDF weights, the coefficients, the intercept, the calibration) and JSON metadata,
-written by :mod:`mvnoguard.detection.model_files`, so predicting never unpickles anything and
-reproduces the training-time features exactly.
+hashed into two sparse TF-IDF spaces -- character n-grams, which work for Chinese without word
+segmentation (1-2-grams for a text with Chinese characters, word-bounded 1-4-grams for any
+other; :data:`CHAR_NGRAMS`), and word 1-2-grams -- and scored by a linear SVM whose margins
+Platt scaling turns into probabilities. Hashing makes the features stateless: a model file
+only holds numeric arrays (the IDF weights, the coefficients, the intercept, the calibration)
+and JSON metadata, written by :mod:`mvnoguard.detection.model_files`, so predicting never
+unpickles anything and reproduces the training-time features exactly.
 
 The decision threshold is chosen by cross-validation (the one maximising spam F1 on out-of-fold
 scores) and stored in the model. The metrics cross-validation reports judge each fold at a
@@ -47,7 +48,12 @@ from mvnoguard.output_paths import atomic_text_file, output_file
 _SPARSE: Any = importlib.import_module("scipy.sparse")
 
 MODEL_KIND = "sms"
-NORMALISATION_VERSION = 1
+# The text normalisation and n-gram scheme a model file was trained with; bumped when either
+# changes, so an older file is refused (retrain) rather than scored on other features.
+# 1: character 1-4-grams for every text; 2: 1-2-grams for Chinese, word-bounded 1-4-grams else.
+NORMALISATION_VERSION = 2
+# Character n-grams per script: (analyzer, longest n-gram).
+CHAR_NGRAMS: dict[str, tuple[str, int]] = {"cjk": ("char", 2), "other": ("char_wb", 4)}
 CHAR_FEATURES = 2**20
 WORD_FEATURES = 2**18
 DEFAULT_C = 3.0
@@ -77,10 +83,10 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def _char_vectorizer() -> HashingVectorizer:
+def _char_vectorizer(analyzer: str, longest: int) -> HashingVectorizer:
     return HashingVectorizer(
-        analyzer="char",
-        ngram_range=(1, 4),
+        analyzer=analyzer,
+        ngram_range=(1, longest),
         n_features=CHAR_FEATURES,
         alternate_sign=False,
         norm=None,
@@ -100,10 +106,32 @@ def _word_vectorizer() -> HashingVectorizer:
     )
 
 
+def _char_counts(normalised: Sequence[str]) -> Any:
+    """Character n-gram counts by script, rows in the order of ``normalised``.
+
+    A text with Chinese characters gets 1-2-grams, any other text word-bounded 1-4-grams. In
+    cross-validation over fold seeds 0-3, Chinese accuracy rose from 0.9970-0.9974 (1-4-grams
+    for all) to 0.9978-0.9980, English stayed level (see docs/models.md)."""
+    chinese = np.fromiter((bool(_CJK.search(t)) for t in normalised), bool, len(normalised))
+    parts = []
+    for script, rows_of_script in (("cjk", chinese), ("other", ~chinese)):
+        texts = [t for t, keep in zip(normalised, rows_of_script, strict=True) if keep]
+        # The hashing vectorizer cannot transform an empty list: no text, no rows.
+        parts.append(
+            _char_vectorizer(*CHAR_NGRAMS[script]).transform(texts)
+            if texts
+            else _SPARSE.csr_matrix((0, CHAR_FEATURES))
+        )
+    order = np.concatenate([np.flatnonzero(chinese), np.flatnonzero(~chinese)])
+    rows = np.empty_like(order)
+    rows[order] = np.arange(len(order))
+    return _SPARSE.vstack(parts, format="csr")[rows]
+
+
 def _hashed(texts: Sequence[str]) -> tuple[Any, Any]:
     """Raw term counts of the normalised texts in the char and the word space (CSR matrices)."""
     normalised = [normalise(t) for t in texts]
-    return _char_vectorizer().transform(normalised), _word_vectorizer().transform(normalised)
+    return _char_counts(normalised), _word_vectorizer().transform(normalised)
 
 
 def _idf(counts: Any) -> FloatArray:
@@ -515,7 +543,11 @@ def train_sms(
         "skipped_rows": messages.skipped,
         "normalisation_version": NORMALISATION_VERSION,
         "features": {
-            "char": {"analyzer": "char", "ngram_range": [1, 4], "n_features": CHAR_FEATURES},
+            "char": {
+                script: {"analyzer": analyzer, "ngram_range": [1, longest]}
+                for script, (analyzer, longest) in CHAR_NGRAMS.items()
+            }
+            | {"n_features": CHAR_FEATURES, "cjk_pattern": _CJK.pattern},
             "word": {"analyzer": "word", "ngram_range": [1, 2], "n_features": WORD_FEATURES},
             "hashing": "sklearn HashingVectorizer, alternate_sign=False",
             "tfidf": "sublinear tf, smoothed idf, l2 norm per space",
