@@ -89,7 +89,7 @@ def test_train_save_load_reproduces_scores(tmp_path: Path) -> None:
     assert len(meta["training_data_sha256"]) == 64
     assert {"en", "zh", "overall"} <= set(meta["metrics"])
     assert meta["features"]["char"]["cjk"]["ngram_range"] == [1, 2]
-    assert meta["features"]["char"]["other"]["ngram_range"] == [1, 4]
+    assert meta["features"]["char"]["other"]["ngram_range"] == [1, 5]
 
 
 def test_files_of_another_normalisation_are_refused(tmp_path: Path) -> None:
