@@ -144,12 +144,31 @@ def test_synth_traffic_into_a_file(run: Run, tmp_path: Path) -> None:
 @pytest.mark.parametrize("seed", ["-1", "1000000001"])
 def test_a_seed_out_of_range_is_a_usage_error(run: Run, tmp_path: Path, seed: str) -> None:
     outcome = run("synth", "traffic", "--out", str(tmp_path / "t"), "--seed", seed)
-    assert outcome.status == 2
-    assert "Invalid value for '--seed'" in outcome.err
-    assert "Traceback" not in outcome.err
+    refused(outcome, "usage", "Invalid value for '--seed'", "synth traffic --help", "(field: seed)")
     outcome = run("model", "eval", "sms", "--data", str(tmp_path / "x.tsv"), "--seed", seed)
+    refused(outcome, "usage", "Invalid value for '--seed'", "model eval sms --help")
+
+
+def test_command_line_mistakes_are_one_usage_line(run: Run, tmp_path: Path) -> None:
+    refused(run("detect", "--out", str(tmp_path / "r.csv")), "usage", "'--calls'", "(field: calls)")
+    refused(run("detec"), "usage", "No such command 'detec'", "Did you mean 'detect'?")
+    refused(run("detect", "--calls"), "usage", "'--calls' requires an argument")
+    line = refused(run("stats", "--bogus"), "usage", "No such option: --bogus")
+    assert "See 'mvnoguard stats --help'." in line
+
+
+def test_a_group_without_its_command_shows_its_help(run: Run) -> None:
+    outcome = run("model")
     assert outcome.status == 2
-    assert "Invalid value for '--seed'" in outcome.err
+    assert "Usage:" in outcome.out and "train" in outcome.out
+    assert outcome.err == ""
+
+
+def test_exit_statuses_a_command_chooses_are_kept(run: Run, tmp_path: Path) -> None:
+    numbers = tmp_path / "ids.txt"
+    numbers.write_text("not-an-identity-number\n", encoding="utf-8")
+    assert run("id", "validate", str(numbers)).status == 1
+    assert run("--version").status == 0
 
 
 def test_inspection_plan_out_under_a_file(run: Run, home: Path, tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """The ``mvnoguard`` command line: a thin shell over the services.
 
 Each command parses its arguments, calls one service, prints. Errors a user can cause print
-one line (``error[code]: message``) on stderr and exit with status 2; environment problems
-exit with status 3 and say the fix. No traceback reaches the user for either.
+one line (``error[code]: message``) on stderr and exit with status 2; a mistake in the command
+line itself is ``error[usage]``. Environment problems exit with status 3 and say the fix. No
+traceback reaches the user for either.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from mvnoguard.cli import (
 from mvnoguard.cli.context import print_error, set_home
 from mvnoguard.errors import ConfigurationError, MvnoguardError
 
+PROGRAM = "mvnoguard"
+
 app = typer.Typer(
-    name="mvnoguard",
+    name=PROGRAM,
     help="Real-name supervision for mobile virtual network operators.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -87,12 +90,35 @@ app.add_typer(linkage.complaints_app, name="complaints")
 app.add_typer(linkage.tasks_app, name="tasks")
 
 
+def _usage_error(exc: typer.TyperException) -> int:
+    """Print a mistake in the command line itself as one ``error[usage]`` line; its status.
+
+    A command group run without a command has already printed its help (an empty message).
+    """
+    message = exc.format_message()
+    if message:
+        param = getattr(exc, "param", None)
+        field = f" (field: {param.name})" if param is not None and param.name else ""
+        ctx = getattr(exc, "ctx", None)
+        command = ctx.command_path if ctx is not None else PROGRAM
+        sentence = message if message.endswith((".", "?", "!")) else f"{message}."
+        print(f"error[usage]: {sentence} See '{command} --help'.{field}", file=sys.stderr)
+    return exc.exit_code
+
+
 def main() -> None:
+    """The console script: every mistake ends in one ``error[code]`` line and a status."""
     try:
-        app()
+        status = app(prog_name=PROGRAM, standalone_mode=False)
+    except typer.TyperException as exc:  # a usage error found while parsing the command line
+        sys.exit(_usage_error(exc))
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(1)
     except ConfigurationError as exc:
         print_error(exc)
         sys.exit(3)
     except MvnoguardError as exc:
         print_error(exc)
         sys.exit(2)
+    sys.exit(status if isinstance(status, int) else 0)
