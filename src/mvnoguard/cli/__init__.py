@@ -37,6 +37,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain help: Click reflows every paragraph, and a help text's brackets ("mvnoguard[spark]",
+    # "TYPE:NUMBER[:NATIONALITY]") stay literal instead of being taken for Rich markup.
+    rich_markup_mode=None,
 )
 
 
@@ -93,13 +96,15 @@ app.add_typer(linkage.tasks_app, name="tasks")
 def _usage_error(exc: typer.TyperException) -> int:
     """Print a mistake in the command line itself as one ``error[usage]`` line; its status.
 
-    A command group run without a command has already printed its help (an empty message).
+    A command group run without a command prints its help instead.
     """
     message = exc.format_message()
-    if message:
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and message == ctx.get_help():  # a command group given no command
+        print(message)
+    elif message:
         param = getattr(exc, "param", None)
         field = f" (field: {param.name})" if param is not None and param.name else ""
-        ctx = getattr(exc, "ctx", None)
         command = ctx.command_path if ctx is not None else PROGRAM
         sentence = message if message.endswith((".", "?", "!")) else f"{message}."
         print(f"error[usage]: {sentence} See '{command} --help'.{field}", file=sys.stderr)
