@@ -244,7 +244,12 @@ def test_bad_input_is_refused_before_anything_is_stored(
     market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
 ) -> None:
     before = row_counts(market)
-    for who in ({"msisdn": "+1 415 555 0123"}, {"msisdn": "x"}, {"name": " "}):
+    for who in (
+        {"msisdn": "+1 415 555 0123"},
+        {"msisdn": "x"},
+        {"name": " "},
+        {"doc_type": "RIC\uff1a"},  # a full-width colon folds to ":" in the identity key
+    ):
         with pytest.raises(InvalidInput):
             ask(market, vault, policy, tmp_path, **who)
     assert row_counts(market) == before

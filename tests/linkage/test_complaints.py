@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.risk import ComplaintCategory, RiskCategory, RiskLevel, RiskStatus
-from mvnoguard.errors import InvalidInput
+from mvnoguard.errors import Forbidden, InvalidInput
 from mvnoguard.identity.vault import PiiVault
 from mvnoguard.linkage import complaints, risk_numbers
 from mvnoguard.linkage.complaints import ComplaintIn
@@ -22,7 +22,7 @@ from mvnoguard.storage.audit_log import verify_chain
 from mvnoguard.storage.database import Database
 from mvnoguard.storage.models import Complaint
 from tests.conftest import skip_or_fail
-from tests.linkage.conftest import A_E02, B_E01, E01, E02, NOW, plus86
+from tests.linkage.conftest import A_E02, B_E01, E01, E02, INSPECTOR, NOW, plus86
 from tests.registry.builders import row_counts
 
 FTC_FILE = (
@@ -257,3 +257,29 @@ def test_the_real_ftc_file_imports_with_counts(
     assert set(by_category) == {"fraud", "harassment", "spam", "other"}
     assert (top.complaints, top.risk_level, top.status) == (42, RiskLevel.MEDIUM, None)
     assert (again.accepted, again.duplicates) == (0, result.accepted + result.duplicates)
+
+
+@pytest.mark.parametrize(
+    "received_at",
+    [
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))),  # out of range in UTC
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1970, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_a_placeholder_time_is_refused(
+    market: Database, vault: PiiVault, policy: Policy, received_at: datetime
+) -> None:
+    before = row_counts(market)
+    placeholder = ComplaintIn(B_E01, None, ComplaintCategory.FRAUD, received_at, "x")
+    with market.transaction() as session, pytest.raises(InvalidInput) as refused:
+        complaints.submit(session, None, placeholder, vault=vault, now=NOW, policy=policy)
+    assert (refused.value.code, refused.value.field) == ("bad_time", "received_at")
+    assert row_counts(market) == before
+
+
+def test_an_inspector_cannot_submit_complaints(
+    market: Database, vault: PiiVault, policy: Policy
+) -> None:
+    with market.transaction() as session, pytest.raises(Forbidden):
+        complaints.submit(session, INSPECTOR, complaint(B_E01, 1), vault=vault, now=NOW)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from mvnoguard.linkage.identity_links import tasks_for
 from mvnoguard.linkage.risk_numbers import RiskPush
 from mvnoguard.storage.audit_log import verify_chain
 from mvnoguard.storage.database import Database
-from mvnoguard.storage.models import AuditEntry, RiskChange, Subscriber
+from mvnoguard.storage.models import AuditEntry, RiskChange, RiskReport, Subscriber
 from tests.linkage.conftest import (
     A_E01,
     A_E02,
@@ -374,4 +375,33 @@ def test_a_push_goes_back_with_the_callers_transaction(market: Database, policy:
     assert row_counts(market) == before
     with market.transaction() as session:
         assert risk.changes(session, E02, since=0, limit=100).items == []
+        assert verify_chain(session).ok
+
+
+def test_pushes_of_one_number_at_the_same_moment_keep_one_report_per_reporter(
+    market: Database, policy: Policy
+) -> None:
+    with market.transaction() as session:
+        risk.push(session, E03, fraud(A_E02, 0.3), now=NOW, policy=policy)  # the entry exists
+    start = threading.Barrier(6)
+    failed: list[BaseException] = []
+
+    def push(i: int) -> None:
+        start.wait(30)
+        try:
+            with market.transaction() as session:
+                reporter = E01 if i % 2 else E03
+                risk.push(session, reporter, fraud(A_E02, 0.5), now=NOW, policy=policy)
+        except BaseException as exc:  # judged below
+            failed.append(exc)
+
+    threads = [threading.Thread(target=push, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert failed == []
+    with market.transaction() as session:
+        reporters = session.scalars(select(RiskReport.reporter).where(RiskReport.active))
+        assert sorted(reporters) == ["E01", "E03"]
         assert verify_chain(session).ok

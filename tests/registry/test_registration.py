@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mvnoguard.domain.subscribers import HostNetwork, OutletKind
 from mvnoguard.errors import InvalidInput, NotFound, RegistrationRefused
@@ -190,3 +191,49 @@ def test_many_cards_market_wide_raise_a_review_task(
         assert "11 live cards" in registration.review_task.reason
         tasks = session.scalars(select(ReviewTask)).all()
         assert [(t.kind, t.status) for t in tasks] == [("card_count_review", "open")]
+
+
+def _at_once(count: int, work: Any) -> tuple[list[Any], list[BaseException]]:
+    """``work(i)`` for ``i < count`` on as many threads, released together."""
+    start = threading.Barrier(count)
+    done: list[Any] = []
+    failed: list[BaseException] = []
+
+    def run(i: int) -> None:
+        start.wait(30)
+        try:
+            done.append(work(i))
+        except BaseException as exc:  # collected for the test to judge
+            failed.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return done, failed
+
+
+def test_sign_ups_at_the_same_moment_keep_the_card_limit(
+    market: Database, service: RegistrationService
+) -> None:
+    """Eight counters sign one new holder up at once: five cards, three refusals, no crash."""
+    done, failed = _at_once(
+        8, lambda i: register(market, service, sign_up(f"1709000030{i}")).msisdn
+    )
+    assert len(done) == 5
+    assert [getattr(f, "code", repr(f)) for f in failed] == ["card_limit_exceeded"] * 3
+    with market.transaction() as session:
+        assert session.scalar(select(func.count(Identity.id))) == 1
+        live = session.scalars(select(Subscriber.msisdn).where(Subscriber.status == "active"))
+        assert sorted(live) == sorted(done)
+
+
+def test_one_number_signed_up_by_many_at_once_goes_to_one(
+    market: Database, service: RegistrationService
+) -> None:
+    done, failed = _at_once(
+        4, lambda i: register(market, service, sign_up("17090000400", holder=holder(200 + i)))
+    )
+    assert len(done) == 1
+    assert [getattr(f, "code", repr(f)) for f in failed] == ["number_in_use"] * 3

@@ -3,8 +3,9 @@
 Our own errors render through ``as_dict()`` with their ``http_status`` (a 401 carries
 ``WWW-Authenticate: Bearer``, a 429 ``Retry-After`` when the wait is known); FastAPI's validation
 errors become 422 ``invalid_input`` naming the field; routing errors keep their status (404,
-405); an oversized body is refused with 413 before it is parsed; anything unexpected is a bare
-500 ``internal``. Validation answers never echo the submitted value, which may be an identity
+405); an oversized body is refused with 413 before it is parsed; a unique key another request
+won at the same moment is 409 ``conflict`` (send again); anything unexpected is a bare 500
+``internal``. Validation answers never echo the submitted value, which may be an identity
 number.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -96,6 +98,18 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _write_conflict(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, IntegrityError)
+    # The rules lock what they check (storage.database.hold_locks); a unique key that another
+    # request still won is a race the caller settles by sending the request again.
+    logger.warning("write conflict: %s", type(exc.orig).__name__ if exc.orig else "integrity")
+    return error_response(
+        409,
+        "conflict",
+        "another request changed the same record at the same time; send this one again",
+    )
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unexpected error", exc_info=exc)
     return error_response(500, "internal", "internal error")
@@ -105,6 +119,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(MvnoguardError, _our_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _write_conflict)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -141,7 +141,7 @@ def _field(value: object, name: str) -> str:
 def _request(vault: PiiVault, doc_type: str, doc_number: str, name: str, msisdn: str) -> _Request:
     kind = _field(doc_type, "doc_type")
     number = _field(doc_number, "doc_number")
-    if ":" in kind:
+    if ":" in unicodedata.normalize("NFKC", kind):  # a full-width colon folds to ":"
         raise InvalidInput("not a document type", code="bad_value", field="doc_type")
     phone = e164(msisdn)
     national = national_mobile(phone)

@@ -56,6 +56,7 @@ from mvnoguard.errors import Conflict, DataFileError, InvalidInput, NotFound
 from mvnoguard.identity.vault import PiiVault
 from mvnoguard.linkage.callers import (
     REGULATOR_ONLY,
+    REPORTERS,
     own_enterprise,
     policy_or_default,
     require_role,
@@ -223,8 +224,24 @@ def _text(value: str | None) -> str | None:
     return text or None
 
 
+# No complaint about a mobile number under the real-name rules predates this; an earlier time
+# (0001-01-01, 1970-01-01) is a placeholder or a typing slip.
+EARLIEST_COMPLAINT = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def _received(value: datetime, now: datetime, field: str) -> datetime:
-    return not_in_future(value, now=now, what="the complaint's time", field=field).astimezone(UTC)
+    aware = not_in_future(value, now=now, what="the complaint's time", field=field)
+    try:
+        utc = aware.astimezone(UTC)
+    except OverflowError:  # an offset that takes year 1 out of range
+        utc = None
+    if utc is None or utc < EARLIEST_COMPLAINT:
+        raise InvalidInput(
+            f"the complaint's time is before {EARLIEST_COMPLAINT.year}",
+            code="bad_time",
+            field=field,
+        )
+    return utc
 
 
 def _category(value: object) -> ComplaintCategory:
@@ -376,6 +393,8 @@ def submit(
 
     The reporter's number is sealed by ``vault``; the answer never carries it.
     """
+    if principal is not None:  # inspectors read reputation; complaints come from the others
+        require_role(principal, REPORTERS, "submit complaints")
     item = parse(complaint, now=now, vault=vault)
     if principal is not None:
         own_enterprise(session, principal)  # an enterprise caller must be one we know

@@ -46,7 +46,7 @@ from mvnoguard.linkage.settings import LinkageSettings, linkage_settings
 from mvnoguard.registry.lifecycle import Lifecycle
 from mvnoguard.registry.records import iso_utc
 from mvnoguard.storage import audit_log
-from mvnoguard.storage.database import hold_write_lock
+from mvnoguard.storage.database import hold_locks, hold_write_lock
 from mvnoguard.storage.models import (
     Complaint,
     RiskChange,
@@ -369,6 +369,7 @@ def push(
     policy = policy_or_default(policy)
     enterprise = own_enterprise(session, principal)
     reporter = enterprise.code if enterprise is not None else REGULATOR_REPORTER
+    hold_locks(session, f"risk:{number}")  # one report per reporter and category, even at once
     row = _entry_row(session, number, category, now)
     report = session.scalar(
         select(RiskReport).where(

@@ -7,6 +7,7 @@ whose market-wide live cards pass the review threshold is signed up and gets a r
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,14 +18,21 @@ from mvnoguard.domain.documents import DocumentCheck
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.subscribers import LifecycleEventKind, ReviewTaskKind, SubscriberStatus
 from mvnoguard.errors import MvnoguardError, RegistrationRefused
+from mvnoguard.identity.documents import validate_document
 from mvnoguard.identity.phones import normalize_msisdn
 from mvnoguard.identity.vault import PiiVault
 from mvnoguard.linkage.card_count import national_card_count
 from mvnoguard.registry import rules
 from mvnoguard.registry.catalog import get_enterprise
-from mvnoguard.registry.identities import find_identity, find_or_create_identity, store_identity
+from mvnoguard.registry.identities import (
+    find_identity,
+    find_or_create_identity,
+    store_identity,
+    token_for,
+)
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.registry.subscribers import live_holder_period, live_subscriber, record_event
+from mvnoguard.storage.database import hold_locks
 from mvnoguard.storage.models import (
     Enterprise,
     Identity,
@@ -74,6 +82,26 @@ class RegistrationService:
     def __init__(self, vault: PiiVault, policy: Policy) -> None:
         self.vault = vault
         self.policy = policy
+
+    def _serialise(self, session: Session, sign_up: SignUp) -> None:
+        """Make concurrent sign-ups of the same number or the same person wait for this one.
+
+        Without it, two sign-ups of one holder could both count four cards and both add a
+        fifth. Numbers and documents the checks will refuse lock nothing.
+        """
+        keys: list[str] = []
+        with contextlib.suppress(MvnoguardError):
+            keys.append(f"msisdn:{normalize_msisdn(sign_up.msisdn)}")
+        on = local_date(as_aware(sign_up.at) if sign_up.at else utc_now())
+        for document in (sign_up.holder, sign_up.guardian, sign_up.agent):
+            if document is None:
+                continue
+            check = validate_document(
+                document.doc_type, document.number, nationality=document.nationality, today=on
+            )
+            if check.valid:
+                keys.append(f"identity:{token_for(self.vault, check)}")
+        hold_locks(session, *keys)
 
     def _check(
         self,
@@ -209,6 +237,7 @@ class RegistrationService:
         unregistered period ends (event ``registered``) and the holder's period starts, so the
         suspension for missing registration is lifted by the registration itself.
         """
+        self._serialise(session, sign_up)
         enterprise = get_enterprise(session, sign_up.enterprise_code)
         live = _live_period(session, sign_up.msisdn)
         legacy = (
@@ -241,6 +270,7 @@ class RegistrationService:
         The old holder's period ends as cancelled history (its identity data then runs the
         retention clock); the new holder's period starts with its own verification.
         """
+        self._serialise(session, sign_up)
         checked = self._check(session, sign_up, transfer=True)
         old = live_subscriber(session, checked.msisdn, checked.enterprise)
         new_holder = checked.known_holder

@@ -22,6 +22,7 @@ SQLITE_BUSY rather than wait, in WAL mode.)
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,6 +79,30 @@ def hold_write_lock(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         connection.execute(_SQLITE_TAKE_WRITE_LOCK)
+
+
+def _advisory_key(key: str) -> int:
+    """A PostgreSQL advisory lock id (signed 64-bit) for ``key``."""
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def hold_locks(session: Session, *keys: str) -> None:
+    """Keep every other transaction that holds one of ``keys`` waiting until this one ends.
+
+    A rule checked by reading before writing (at most five cards per holder, one number per
+    holder period, one report per reporter) holds only if no other transaction writes in
+    between. SQLite has one writer at a time: this takes its write lock
+    (:func:`hold_write_lock`). PostgreSQL takes one transaction-level advisory lock per key,
+    in sorted order so that two transactions never wait for each other in a circle. Reads
+    after it see what the transactions that held the keys before committed.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        hold_write_lock(session)
+        return
+    for key in sorted(set(keys)):
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _advisory_key(key)})
 
 
 _BACKENDS = ("sqlite", "postgresql")
