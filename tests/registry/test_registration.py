@@ -14,7 +14,7 @@ from mvnoguard.registry import catalog
 from mvnoguard.registry.registration import RegistrationService, SignUp
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.storage.database import Database
-from mvnoguard.storage.models import Identity, ReviewTask, Subscriber, Verification
+from mvnoguard.storage.models import AuditEntry, Identity, ReviewTask, Subscriber, Verification
 from tests.registry.builders import holder, ric, row_counts, sign_up
 
 
@@ -237,3 +237,19 @@ def test_one_number_signed_up_by_many_at_once_goes_to_one(
     )
     assert len(done) == 1
     assert [getattr(f, "code", repr(f)) for f in failed] == ["number_in_use"] * 3
+
+
+def test_one_document_one_name(market: Database, service: RegistrationService) -> None:
+    register(market, service, sign_up("17090000500"))  # 王小明
+    refusal = assert_refused(
+        market, service, sign_up("17090000501", holder=holder(name="张三")), "name_mismatch"
+    )
+    assert "王" not in refusal.message  # the stored name is never told
+    # Width, case and spaces are not a different name.
+    other = register(market, service, sign_up("17090000502", holder=holder(name=" 王 小明 ")))
+    assert other.status == "active"
+    with market.transaction() as session:
+        compared = session.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "identity.match")
+        ).all()
+    assert compared == ["activated: the holder's name compared with the stored one"]

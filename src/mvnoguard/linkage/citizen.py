@@ -38,7 +38,7 @@ from mvnoguard.linkage.callers import policy_or_default
 from mvnoguard.linkage.identity_links import open_task
 from mvnoguard.linkage.numbers import e164, live_holder, mask_msisdn, national_mobile
 from mvnoguard.linkage.settings import LinkageSettings, linkage_settings
-from mvnoguard.registry.identities import NAME_CONTEXT
+from mvnoguard.registry.identities import name_matches
 from mvnoguard.registry.records import iso_utc
 from mvnoguard.storage import audit_log
 from mvnoguard.storage.models import (
@@ -156,13 +156,6 @@ def _request(vault: PiiVault, doc_type: str, doc_number: str, name: str, msisdn:
     )
 
 
-def _same_name(a: str, b: str) -> bool:
-    def fold(text: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
-
-    return fold(a) == fold(b)
-
-
 def _holder(
     session: Session, vault: PiiVault, request: _Request, *, audit: bool = True
 ) -> Identity | None:
@@ -175,8 +168,7 @@ def _holder(
         return None
     if audit:
         _audit_match(session, identity)
-    stored = vault.decrypt(identity.name_ciphertext, context=NAME_CONTEXT)
-    return identity if _same_name(stored, request.name) else None
+    return identity if name_matches(vault, identity, request.name) else None
 
 
 def _audit_match(session: Session, identity: Identity) -> None:

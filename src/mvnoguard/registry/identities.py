@@ -8,6 +8,7 @@ except :func:`reveal`'s answer to the caller that asked for it.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,6 +33,25 @@ def find_identity(session: Session, vault: PiiVault, check: DocumentCheck) -> Id
     """The stored identity of a document, under the current token or one from before a rotation."""
     tokens = vault.identity_tokens(str(check.doc_type), check.number)
     return session.scalar(select(Identity).where(Identity.token.in_(tokens)).limit(1))
+
+
+def same_name(a: str, b: str) -> bool:
+    """Two spellings of one name: width, case and spaces aside ("王 小明" is "王小明")."""
+
+    def fold(text: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+    return fold(a) == fold(b)
+
+
+def name_matches(vault: PiiVault, identity: Identity, name: str) -> bool:
+    """Whether ``name`` is the name stored with ``identity`` (True when none is stored).
+
+    The caller audits the comparison once its transaction may write.
+    """
+    if identity.name_ciphertext is None:
+        return True
+    return same_name(vault.decrypt(identity.name_ciphertext, context=NAME_CONTEXT), name)
 
 
 def find_or_create_identity(

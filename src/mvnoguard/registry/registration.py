@@ -27,11 +27,13 @@ from mvnoguard.registry.catalog import get_enterprise
 from mvnoguard.registry.identities import (
     find_identity,
     find_or_create_identity,
+    name_matches,
     store_identity,
     token_for,
 )
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.registry.subscribers import live_holder_period, live_subscriber, record_event
+from mvnoguard.storage import audit_log
 from mvnoguard.storage.database import hold_locks
 from mvnoguard.storage.models import (
     Enterprise,
@@ -136,6 +138,14 @@ class RegistrationService:
             else None
         )
         known_holder = find_identity(session, self.vault, holder)
+        name = sign_up.holder.name
+        if known_holder is not None and name and not name_matches(self.vault, known_holder, name):
+            # The real-name rule: one document, one name. The answer never says which name.
+            raise RegistrationRefused(
+                "the holder's name is not the name registered with this document",
+                code="name_mismatch",
+                field="name",
+            )
         rules.check_card_limit(session, ruleset, enterprise, known_holder)
         return _Checked(enterprise, outlet, msisdn, holder, guardian, agent, at, known_holder)
 
@@ -149,6 +159,15 @@ class RegistrationService:
         event: LifecycleEventKind,
     ) -> Registration:
         at = checked.at
+        if checked.known_holder is not None and sign_up.holder.name:
+            audit_log.append(
+                session,
+                actor=actor,
+                action="identity.match",
+                subject=f"identity:{checked.known_holder.id}",
+                detail=f"{event.value}: the holder's name compared with the stored one",
+                at=at,
+            )
         holder = store_identity(
             session,
             self.vault,
