@@ -55,6 +55,8 @@ def test_unknown_routes_and_methods_answer_the_error_shape(live: LiveServer) -> 
     [
         ({"outlet_code": "E01-OWN"}, "msisdn"),
         ({**sign_up_body("17090000400"), "face_score": 2}, "face_score"),
+        ({**sign_up_body("17090000400"), "face_score": True}, "face_score"),
+        ({**sign_up_body("17090000400"), "face_score": "0.9"}, "face_score"),
         ({**sign_up_body("17090000400"), "holder": {"doc_type": "RIC"}}, "holder.number"),
         ({**sign_up_body("17090000400"), "unexpected": 1}, "unexpected"),
     ],
@@ -83,7 +85,8 @@ def test_malformed_json_is_422(live: LiveServer) -> None:
         response = client.post(
             "/v1/subscribers", content=b"{not json", headers={"Content-Type": "application/json"}
         )
-    assert_error(response, 422, "invalid_input")
+    error = assert_error(response, 422, "invalid_input")
+    assert (error["field"], error["message"]) == ("body", "body: not valid JSON")
 
 
 def test_an_oversized_body_is_413_before_parsing(live: LiveServer) -> None:

@@ -158,6 +158,8 @@ def test_listings_never_show_another_tenants_records(
         (push_body("+8613912340003", category="robbery"), "category"),
         (push_body("+8613912340003", score=2), "score"),
         (push_body("+8613912340003", score=-0.1), "score"),
+        (push_body("+8613912340003", score=True), "score"),  # not 1.0
+        (push_body("+8613912340003", score="0.5"), "score"),  # a number, not text
         (push_body("+8613912340003", evidence=""), "evidence"),
         ({"msisdn": "+8613912340003", "category": "spam"}, "score"),
     ],

@@ -314,6 +314,10 @@ def test_ring_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         ("O'Brien", "O******"),
         ("", ""),
         ("   ", ""),
+        ("A", "*"),  # a rule that keeps the first letter would show it all
+        ("张", "*"),
+        ("J K", "* *"),
+        ("J K Rowling", "J K R******"),
     ],
 )
 def test_mask_name(name: str, masked: str) -> None:

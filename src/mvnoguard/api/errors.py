@@ -75,7 +75,10 @@ async def _our_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
-        {"field": _field_name(tuple(err.get("loc", ()))), "message": str(err.get("msg", ""))}
+        # A JSON syntax error's location is a character position, not a field.
+        {"field": "body", "message": "not valid JSON"}
+        if err.get("type") == "json_invalid"
+        else {"field": _field_name(tuple(err.get("loc", ()))), "message": str(err.get("msg", ""))}
         for err in exc.errors()
     ]
     first = problems[0] if problems else {"field": "body", "message": "invalid request"}

@@ -245,15 +245,19 @@ def mask_name(name: str) -> str:
 
     A name with any CJK ideograph keeps its first character (the family name) and masks the
     rest, whitespace dropped; otherwise each word keeps its first letter. Nothing else of the
-    name survives.
+    name survives, and a name that would survive whole (one letter per word) is all masked.
     """
     words = name.split()
     if not words:
         return ""
     if any(_is_cjk(ch) for ch in name):
         joined = "".join(words)
-        return joined[0] + "*" * (len(joined) - 1)
-    return " ".join(word[0] + "*" * (len(word) - 1) for word in words)
+        masked = joined[0] + "*" * (len(joined) - 1)
+    else:
+        masked = " ".join(word[0] + "*" * (len(word) - 1) for word in words)
+    if "*" not in masked:  # one letter per word ("A", "J K"): the rule would show it all
+        return " ".join("*" * len(word) for word in masked.split())
+    return masked
 
 
 def mask_number(number: str) -> str:

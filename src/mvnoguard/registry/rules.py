@@ -162,9 +162,10 @@ def check_verification(
     if threshold is None or OutletKind(outlet.kind) not in face_kinds:
         return
     if face_score is None or face_score < threshold:
-        shown = "no face score" if face_score is None else f"face score {face_score:.2f}"
+        # Shown as given ("0.7999999", not a rounded "0.80" that would read as passing).
+        shown = "no face score" if face_score is None else f"face score {face_score:g}"
         raise RegistrationRefused(
-            f"{shown} at a physical outlet; at least {threshold:.2f} is required",
+            f"{shown} at a physical outlet; at least {threshold:g} is required",
             code="face_check_failed",
             field="face_score",
         )

@@ -30,7 +30,7 @@ class RiskPushIn(BaseModel):
 
     msisdn: str = Field(max_length=32, examples=["+8617012345678"])
     category: RiskCategory = Field(examples=["fraud"])
-    score: float = Field(ge=0, le=1, examples=[0.87])
+    score: float = Field(ge=0, le=1, strict=True, examples=[0.87])  # no true, no "0.5"
     evidence: str = Field(
         min_length=1, max_length=MAX_EVIDENCE_CHARS, examples=["1,200 short calls in an hour"]
     )

@@ -96,7 +96,7 @@ class SignUpIn(BaseModel):
     outlet_code: str = Field(max_length=64, examples=["ENT001-OWN-001"])
     holder: DocumentIn
     verification_method: str = Field(max_length=16, examples=["reader"])
-    face_score: float | None = Field(default=None, ge=0, le=1, examples=[0.93])
+    face_score: float | None = Field(default=None, ge=0, le=1, strict=True, examples=[0.93])
     guardian: DocumentIn | None = None
     agent: DocumentIn | None = None
 
