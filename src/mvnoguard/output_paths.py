@@ -9,6 +9,7 @@ option, before hours of work are spent, and never with a half-written or overwri
 from __future__ import annotations
 
 import csv
+import fnmatch
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -55,10 +56,25 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _read_by(path: Path, source: Path) -> bool:
+    """Whether an input given as ``source`` (a file, a folder of files or a glob) takes in
+    ``path``: the same file, a file under the folder, or a name the glob matches."""
+    if _same_file(path, source):
+        return True
+    target = path.resolve()
+    if source.is_dir():
+        return target.is_relative_to(source.resolve())
+    pattern = str(source)
+    return any(ch in pattern for ch in "*?[") and fnmatch.fnmatchcase(
+        str(target), str(source.resolve())
+    )
+
+
 def output_file(path: Path, *, field: str = "out", inputs: Iterable[Path] = ()) -> Path:
     """Check that ``path`` can be written as a file (its folder is created); returns it.
 
-    ``inputs`` are the files the same command reads: writing over one of them would lose it.
+    ``inputs`` are the files, folders or globs the same command reads: writing over one of
+    them, or into a folder it reads, would lose records or feed the output back in next time.
     """
     if path.is_dir():
         raise DataFileError(
@@ -67,9 +83,10 @@ def output_file(path: Path, *, field: str = "out", inputs: Iterable[Path] = ()) 
             field=field,
         )
     for source in inputs:
-        if _same_file(path, source):
+        if _read_by(path, source):
             raise InvalidInput(
-                f"{path} is also an input of this command; write the output to another file",
+                f"{path} is also an input of this command (given as {source}); write the output "
+                "to another file",
                 code=CODE_OUTPUT_IS_INPUT,
                 field=field,
             )

@@ -149,6 +149,32 @@ def test_rows_are_numbered_by_line_when_quoted_values_span_lines(tmp_path: Path)
     assert table.column("content").to_pylist() == ["two\nlines"]
 
 
+def test_a_stray_quote_inside_a_value_is_text_and_loses_no_row(tmp_path: Path) -> None:
+    """A quote that does not open a field ("5" long") is a character, as for csv: the next
+    lines are records of their own, not the rest of a quoted value."""
+    row = "17012345678,13912345678,out,2026-03-02T10:00:00,"
+    source = _write(
+        tmp_path / "messages.csv",
+        "msisdn,other_party,direction,sent_at,content",
+        row + 'He said "call me',  # line 1
+        row + "ok",
+        row + '"quoted, with ""doubled"" quotes\nover two lines"',  # lines 3-4
+        row + '5" long',  # line 5
+        row + "bad,extra",  # line 6: a field too many
+        row + "ok",
+    )
+    result, table = _run(tmp_path, "messages", source)
+    assert _faults(result) == {("messages.csv", 6, "", "wrong_field_count")}
+    assert (result.accepted, result.quarantined) == (5, 1)
+    assert table.column("content").to_pylist() == [
+        'He said "call me',
+        "ok",
+        'quoted, with "doubled" quotes\nover two lines',
+        '5" long',
+        "ok",
+    ]
+
+
 def test_parquet_rows_are_numbered_from_one(tmp_path: Path) -> None:
     path = tmp_path / "calls.parquet"
     rows = [GOOD_CALL.split(","), GOOD_CALL.replace(",out,", ",both,").split(",")]

@@ -141,6 +141,27 @@ def test_synth_traffic_into_a_file(run: Run, tmp_path: Path) -> None:
     refused(outcome, "unwritable_file", str(blocker))
 
 
+@pytest.mark.parametrize("start", ["9999-12-28", "1969-12-31"])
+def test_synth_traffic_days_out_of_range(run: Run, tmp_path: Path, start: str) -> None:
+    out = tmp_path / "traffic"
+    outcome = run("synth", "traffic", "--out", str(out), "--users", "200", "--start", start)
+    refused(outcome, "out_of_range", "(field: start)")
+    assert not out.exists()
+
+
+def test_classic_mac_line_ends_are_named(run: Run, tmp_path: Path) -> None:
+    feed = tmp_path / "cr.csv"
+    feed.write_bytes(
+        b"reported_number,reporter_number,category,received_at,text\r"
+        b"17012345678,,fraud,2026-03-02T10:00:00,x\r"
+    )
+    refused(run("complaints", "import", str(feed)), "unreadable_file", "carriage return alone")
+    calls = tmp_path / "calls.csv"
+    calls.write_bytes((CALLS_HEADER + CALL_ROW).replace("\n", "\r").encode())
+    outcome = run("detect", "--calls", str(calls), "--out", str(tmp_path / "r.csv"))
+    refused(outcome, "unreadable_file", "carriage return alone", "(field: calls)")
+
+
 @pytest.mark.parametrize("seed", ["-1", "1000000001"])
 def test_a_seed_out_of_range_is_a_usage_error(run: Run, tmp_path: Path, seed: str) -> None:
     outcome = run("synth", "traffic", "--out", str(tmp_path / "t"), "--seed", seed)
@@ -191,6 +212,15 @@ def test_detect_out_checked_before_the_screening(run: Run, tmp_path: Path) -> No
         "(field: out)",
     )
     refused(run("detect", "--calls", str(calls), "--out", str(calls)), "output_is_input")
+    assert calls.read_text(encoding="utf-8") == CALLS_HEADER + CALL_ROW
+    # The same file reached through the folder or a glob it was given as, or a new file in
+    # that folder (the next run would read the risk list as call records).
+    for given, out in (
+        (tmp_path, calls),
+        (tmp_path / "*.csv", calls),
+        (tmp_path, tmp_path / "risk.csv"),
+    ):
+        refused(run("detect", "--calls", str(given), "--out", str(out)), "output_is_input")
     assert calls.read_text(encoding="utf-8") == CALLS_HEADER + CALL_ROW
 
 
@@ -343,6 +373,16 @@ def test_sichuan_predict_out_checked_first(run: Run, tmp_path: Path) -> None:
     before = features.read_bytes()
     refused(run(*predict, "--out", str(features)), "output_is_input")
     assert features.read_bytes() == before
+    header, *rows = before.decode("utf-8").splitlines()
+    twice = tmp_path / "twice.csv"
+    column = header.split(",")[1]
+    twice.write_text(
+        "\n".join([f"{header},{column}", *(f"{r},{r.split(',')[1]}" for r in rows)]) + "\n",
+        encoding="utf-8",
+    )
+    predict_twice = ("model", "predict", "sichuan", "--model", str(model), "--data", str(twice))
+    out = str(tmp_path / "p.csv")
+    refused(run(*predict_twice, "--out", out), "bad_header", f"{column} more than once")
 
 
 def test_behaviour_labels_with_a_bad_number_name_the_row(run: Run, tmp_path: Path) -> None:

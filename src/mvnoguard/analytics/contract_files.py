@@ -78,7 +78,7 @@ def columns_of(path: Path) -> list[str]:
             return list(pq.read_schema(path).names)
         with path.open("rb") as handle:
             first = handle.readline().decode("utf-8-sig")
-        return [name.strip() for name in next(csv.reader([first]))]
+        return _header(path.name, first)
     except OSError as exc:
         raise DataFileError(
             f"{path.name}: cannot open ({exc.strerror or type(exc).__name__})", field="file"
@@ -96,6 +96,20 @@ def columns_of(path: Path) -> list[str]:
         ) from None
     except StopIteration:
         raise DataFileError(f"{path.name}: cannot read its header", field="file") from None
+
+
+def _header(name: str, first_line: str) -> list[str]:
+    """The column names in a CSV file's first line."""
+    if "\r" in first_line.rstrip("\r\n"):
+        raise DataFileError(
+            f"{name}: lines end in a carriage return alone (classic Mac text); save the file "
+            "with LF or CRLF line ends",
+            field="file",
+        )
+    try:
+        return [h.strip() for h in next(csv.reader([first_line]))]
+    except csv.Error as exc:
+        raise DataFileError(f"{name}: the header row is not CSV ({exc})", field="file") from None
 
 
 def read_batches(path: Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
@@ -190,6 +204,31 @@ def _plain_values(table: pa.Table, name: str) -> Batch:
     return Batch(table, problems)
 
 
+def _still_quoted(text: str, inside: bool) -> bool:
+    """Whether a record is inside a quoted field after ``text``, given whether it was before.
+
+    The rules of :mod:`csv`: a quote opens a quoted field only as the field's first character
+    (``He said "hi`` is plain text), and inside one a doubled quote is a literal quote.
+    """
+    if '"' not in text:
+        return inside
+    field_start = not inside
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if inside:
+            if ch == '"':
+                if text.startswith('"', i + 1):
+                    i += 2
+                    continue
+                inside = False
+        elif ch == '"' and field_start:
+            inside = True
+        field_start = not inside and ch in ",\r\n"
+        i += 1
+    return inside
+
+
 def _csv_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
     """Stream a CSV: each physical line is decoded on its own, so one bad byte costs one row."""
     problems: list[RowProblem] = []
@@ -201,7 +240,7 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
     with handle:
         header_line = handle.readline()
         try:
-            header = [h.strip() for h in next(csv.reader([header_line.decode("utf-8-sig")]))]
+            header = _header(name, header_line.decode("utf-8-sig"))
         except (UnicodeDecodeError, StopIteration):
             raise DataFileError(f"{name}: the header row is not UTF-8 CSV", field="file") from None
         width = len(header)
@@ -210,6 +249,7 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
         line_no = 0
         pending = ""
         pending_start = 0
+        quoted = False  # the pending record ends inside a quoted field
         for raw in handle:
             line_no += 1
             try:
@@ -218,12 +258,13 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
                 problems.append(
                     RowProblem(name, line_no, "", "bad_encoding", "the row is not valid UTF-8")
                 )
-                pending = ""
+                pending, quoted = "", False
                 continue
             if not pending:
                 pending_start = line_no
             pending += text
-            if pending.count('"') % 2:  # a quoted field runs on to the next line
+            quoted = _still_quoted(text, quoted)
+            if quoted:  # a quoted field runs on to the next line
                 continue
             record_text, pending = pending, ""
             if not record_text.strip():

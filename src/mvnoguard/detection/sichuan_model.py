@@ -110,6 +110,13 @@ def read_sichuan_csv(
         )
     except (OSError, pa.ArrowInvalid) as exc:
         raise DataFileError(f"cannot read {source.name}: {_short(exc)}") from exc
+    twice = sorted({c for c in table.column_names if table.column_names.count(c) > 1})
+    if twice:
+        raise DataFileError(
+            f"{source.name} has the column {twice[0]} more than once",
+            code="bad_header",
+            field=twice[0],
+        )
     columns = set(table.column_names)
     required = [ID_COLUMN, *([LABEL_COLUMN] if labelled else [])]
     if feature_names is None:

@@ -291,6 +291,20 @@ def _users_for(target_calls: int, days: int, seed: int, start: date) -> int:
     return max(MIN_USERS, math.ceil(target_calls / (days * per_user_day)))
 
 
+# Records carry times that every engine and file format holds (and activations go back years).
+EARLIEST_START = date(2000, 1, 1)
+LATEST_END = date(2999, 12, 31)
+
+
+def _check_window(start: date, days: int) -> None:
+    if start < EARLIEST_START or start > LATEST_END - timedelta(days=days):
+        raise InvalidInput(
+            f"the {days} days from --start must lie between {EARLIEST_START} and {LATEST_END}",
+            code="out_of_range",
+            field="start",
+        )
+
+
 def _check(users: int, days: int, fmt: str, target_calls: int | None) -> None:
     if fmt not in ("csv", "parquet"):
         raise InvalidInput(f"unknown format {fmt!r}: expected csv or parquet", field="format")
@@ -325,6 +339,7 @@ def generate_traffic(
     market.
     """
     _check(users, days, fmt, target_calls)
+    _check_window(start, days)
     output_folder(out)
     if target_calls is not None:
         users = _users_for(target_calls, days, seed, start)
