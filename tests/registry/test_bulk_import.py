@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from mvnoguard.analytics.store import RegistryStore
@@ -198,3 +199,78 @@ def test_a_newer_snapshot_replaces_the_older_and_an_older_one_is_ignored(
     _snapshot_of_e01(tmp_path / "march2", march_again)
     older = import_registry(tmp_path / "march2", home=home, database=database, vault=vault)
     assert older.enterprises_kept_newer == ["E01"] and live_rows() == 5
+
+
+def _reference(home: Path, table: str) -> list[tuple[object, ...]]:
+    path = RegistryStore(home).reference(table)
+    return sorted(tuple(row.values()) for row in pq.read_table(path).to_pylist())
+
+
+def test_the_reference_copy_is_the_store_whole(
+    tmp_path: Path, home: Path, database: Database, vault: PiiVault
+) -> None:
+    """A folder with one more block adds it; a row given twice is one row; an outlet without
+    a code is quarantined, not stored as "None"."""
+    write_snapshot(tmp_path / "snap")
+    import_registry(tmp_path / "snap", home=home, database=database, vault=vault)
+    blocks = _reference(home, "number_blocks")
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "number_blocks.csv").write_text(
+        "enterprise_code,first_number,last_number\nE01,17049990000,17049990099\n",
+        encoding="utf-8",
+    )
+    (more / "enterprises.csv").write_text(
+        "enterprise_code,name,host_network,approved_on,license_no\n"
+        "E01,远岸移动,unicom,2013-12-26,L1\nE01,远岸移动,unicom,2013-12-26,L1\n"
+        "E03,,unicom,2013-12-26,L3\nE04,四,cable,2013-12-26,L4\nE05,五,unicom,2013-13-01,L5\n",
+        encoding="utf-8",
+    )
+    (more / "outlets.csv").write_text(
+        "outlet_code,enterprise_code,kind,region_code,authorized\n,E01,own,110101,true\n"
+        "O9,E77,own,110101,true\n",
+        encoding="utf-8",
+    )
+    summary = import_registry(more, home=home, database=database, vault=vault)
+    added = ("E01", "17049990000", "17049990099")
+    assert _reference(home, "number_blocks") == sorted([*blocks, added])
+    assert [row[0] for row in _reference(home, "enterprises")] == ["E01", "E02"]
+    assert [row[0] for row in _reference(home, "outlets")] == ["O1", "O2"]
+    assert summary.quarantine_file is not None
+    with Path(summary.quarantine_file).open(encoding="utf-8") as handle:
+        problems = {(r["file"], r["row"], r["field"], r["code"]) for r in csv.DictReader(handle)}
+    assert problems == {
+        ("enterprises.csv", "3", "name", "missing_value"),
+        ("enterprises.csv", "4", "host_network", "bad_value"),
+        ("enterprises.csv", "5", "approved_on", "bad_value"),
+        ("outlets.csv", "1", "outlet_code", "missing_value"),
+        ("outlets.csv", "2", "enterprise_code", "unknown_enterprise"),
+    }
+
+
+def test_rows_of_an_enterprise_unknown_then_load_once_it_is_known(
+    tmp_path: Path, home: Path, database: Database, vault: PiiVault
+) -> None:
+    folder = tmp_path / "snap"
+    rows = [_row("17090000001"), _row("17000000001", enterprise_code="E02", outlet_code="O2")]
+    _snapshot_of_e01(folder, rows)
+    enterprises = folder / "enterprises.csv"
+    both = enterprises.read_text(encoding="utf-8")
+    enterprises.write_text("\n".join(both.splitlines()[:2]) + "\n", encoding="utf-8")  # E01
+    (folder / "number_blocks.csv").unlink()
+    (folder / "outlets.csv").unlink()
+    first = import_registry(folder, home=home, database=database, vault=vault)
+    assert first.files_imported == ["subscribers.csv"]
+    assert first.rows_quarantined == 1  # E02's row: no such enterprise yet
+    e01 = RegistryStore(home).subscriber_files()[0]
+    mtime = e01.stat().st_mtime_ns
+    assert import_registry(folder, home=home, database=database, vault=vault).files_skipped
+    enterprises.write_text(both, encoding="utf-8")
+    again = import_registry(folder, home=home, database=database, vault=vault)
+    assert again.files_imported == ["subscribers.csv"]
+    assert again.rows_quarantined == 0
+    files = RegistryStore(home).subscriber_files()
+    assert [f.name for f in files] == ["E01.parquet", "E02.parquet"]
+    assert e01.stat().st_mtime_ns == mtime  # E01's snapshot is not replaced by its part
+    final = import_registry(folder, home=home, database=database, vault=vault)
+    assert final.files_skipped == ["subscribers.csv"]

@@ -26,6 +26,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mvnoguard.analytics import store as schemas
 from mvnoguard.analytics.contract_files import (
@@ -44,8 +46,11 @@ from mvnoguard.identity.vault import KeyRing, PiiVault
 from mvnoguard.registry import catalog
 from mvnoguard.registry.snapshot_rows import OPTIONAL, REQUIRED, prepare
 from mvnoguard.storage.database import Database
+from mvnoguard.storage.models import Enterprise, NumberBlock, Outlet
 
 ACTOR = "registry-import"
+AWAITING = "awaiting_enterprises"  # manifest key: see import_registry
+UNKNOWN_ENTERPRISE = "unknown_enterprise"
 PARALLEL_FROM_BYTES = (
     64 * 1024 * 1024
 )  # below this, starting worker processes costs more than it saves
@@ -147,55 +152,47 @@ def _import_reference(
     folder: Path, database: Database, registry: RegistryStore, quarantine: _Quarantine
 ) -> set[str]:
     """Load the three reference tables; returns the enterprise codes known afterwards."""
-    enterprises: list[dict[str, Any]] = []
-    blocks: list[dict[str, Any]] = []
-    outlets: list[dict[str, Any]] = []
     with database.transaction() as session:
         for path in find_files(folder, "enterprises"):
             for row in _read_reference(
                 path, ("enterprise_code", "name", "host_network"), quarantine
             ):
+                if _missing(quarantine, path, row, ("enterprise_code", "name", "host_network")):
+                    continue
                 try:
-                    approved_text = row.get("approved_on")
+                    network = HostNetwork(str(row["host_network"]).lower())
+                except ValueError:
+                    networks = ", ".join(n.value for n in HostNetwork)
+                    reason = f"host_network must be one of {networks}"
+                    _bad(quarantine, path, row, "host_network", "bad_value", reason)
+                    continue
+                approved_text = row.get("approved_on")
+                try:
                     approved = date.fromisoformat(approved_text) if approved_text else None
-                    spec = catalog.EnterpriseSpec(
-                        str(row["enterprise_code"]),
-                        str(row["name"]),
-                        HostNetwork(str(row["host_network"]).lower()),
-                        approved,
-                        row.get("license_no"),
-                    )
-                except ValueError as exc:
-                    _bad(quarantine, path, row, "", "bad_value", str(exc))
+                except ValueError:
+                    reason = "approved_on must be a date YYYY-MM-DD"
+                    _bad(quarantine, path, row, "approved_on", "bad_value", reason)
                     continue
-                if not row["enterprise_code"] or not row["name"]:
-                    _bad(
-                        quarantine,
-                        path,
-                        row,
-                        "enterprise_code",
-                        "missing_value",
-                        "code and name are required",
-                    )
-                    continue
+                spec = catalog.EnterpriseSpec(
+                    str(row["enterprise_code"]),
+                    str(row["name"]),
+                    network,
+                    approved,
+                    row.get("license_no"),
+                )
                 try:
                     catalog.upsert_enterprise(session, spec, actor=ACTOR)
                 except MvnoguardError as exc:
-                    _bad(quarantine, path, row, exc.field or "", exc.code, exc.message)
+                    _bad(quarantine, path, row, _column(exc), exc.code, exc.message)
                     continue
-                enterprises.append(
-                    {
-                        "enterprise_code": spec.code,
-                        "name": spec.name,
-                        "host_network": spec.host_network.value,
-                        "approved_on": spec.approved_on,
-                        "license_no": spec.license_no,
-                    }
-                )
         for path in find_files(folder, "number_blocks"):
             for row in _read_reference(
                 path, ("enterprise_code", "first_number", "last_number"), quarantine
             ):
+                if _missing(
+                    quarantine, path, row, ("enterprise_code", "first_number", "last_number")
+                ):
+                    continue
                 try:
                     catalog.add_block(
                         session,
@@ -205,15 +202,14 @@ def _import_reference(
                         actor=ACTOR,
                     )
                 except MvnoguardError as exc:
-                    _bad(quarantine, path, row, exc.field or "", exc.code, exc.message)
+                    _bad(quarantine, path, row, _column(exc), exc.code, exc.message)
                     continue
-                blocks.append(
-                    {k: row[k] for k in ("enterprise_code", "first_number", "last_number")}
-                )
         for path in find_files(folder, "outlets"):
             for row in _read_reference(
                 path, ("outlet_code", "enterprise_code", "kind", "authorized"), quarantine
             ):
+                if _missing(quarantine, path, row, ("outlet_code", "enterprise_code", "kind")):
+                    continue
                 authorized = (row.get("authorized") or "").lower()
                 if authorized not in ("true", "false"):
                     _bad(
@@ -245,27 +241,76 @@ def _import_reference(
                     )
                     continue
                 except MvnoguardError as exc:
-                    _bad(quarantine, path, row, exc.field or "", exc.code, exc.message)
+                    _bad(quarantine, path, row, _column(exc), exc.code, exc.message)
                     continue
-                outlets.append(
-                    {
-                        "outlet_code": spec_o.code,
-                        "enterprise_code": spec_o.enterprise_code,
-                        "kind": spec_o.kind.value,
-                        "region_code": spec_o.region_code,
-                        "authorized": spec_o.authorized,
-                    }
-                )
         known = catalog.enterprise_codes(session)
+        # The pipelines' copy is the store's tables whole, whatever this folder held: a folder
+        # with some of the rows adds to them, and a row given twice is one row.
+        reference = _reference_rows(session)
     registry.root.mkdir(parents=True, exist_ok=True)
-    for table, schema, rows in (
-        ("enterprises", schemas.ENTERPRISES, enterprises),
-        ("number_blocks", schemas.NUMBER_BLOCKS, blocks),
-        ("outlets", schemas.OUTLETS, outlets),
+    for table, schema in (
+        ("enterprises", schemas.ENTERPRISES),
+        ("number_blocks", schemas.NUMBER_BLOCKS),
+        ("outlets", schemas.OUTLETS),
     ):
-        if rows or not registry.reference(table).exists():
-            pq.write_table(pa.Table.from_pylist(rows, schema=schema), registry.reference(table))
+        rows = reference[table]
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), registry.reference(table))
     return known
+
+
+def _reference_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """The store's enterprises, number blocks and outlets, in the Parquet tables' columns."""
+    enterprises = [
+        {
+            "enterprise_code": e.code,
+            "name": e.name,
+            "host_network": e.host_network,
+            "approved_on": e.approved_on,
+            "license_no": e.license_no,
+        }
+        for e in session.scalars(select(Enterprise).order_by(Enterprise.code))
+    ]
+    blocks = [
+        {"enterprise_code": code, "first_number": first, "last_number": last}
+        for code, first, last in session.execute(
+            select(Enterprise.code, NumberBlock.first_number, NumberBlock.last_number)
+            .join(Enterprise, NumberBlock.enterprise_id == Enterprise.id)
+            .order_by(Enterprise.code, NumberBlock.first_number)
+        )
+    ]
+    outlets = [
+        {
+            "outlet_code": outlet,
+            "enterprise_code": code,
+            "kind": kind,
+            "region_code": region,
+            "authorized": authorized,
+        }
+        for outlet, code, kind, region, authorized in session.execute(
+            select(Outlet.code, Enterprise.code, Outlet.kind, Outlet.region_code, Outlet.authorized)
+            .join(Enterprise, Outlet.enterprise_id == Enterprise.id)
+            .order_by(Outlet.code)
+        )
+    ]
+    return {"enterprises": enterprises, "number_blocks": blocks, "outlets": outlets}
+
+
+# Catalog errors name the concept; a quarantined row names the file's column.
+_COLUMNS = {"enterprise": "enterprise_code", "outlet": "outlet_code"}
+
+
+def _column(exc: MvnoguardError) -> str:
+    return _COLUMNS.get(exc.field or "", exc.field or "")
+
+
+def _missing(
+    quarantine: _Quarantine, path: Path, row: dict[str, str | None], required: tuple[str, ...]
+) -> bool:
+    """Quarantine ``row`` if a required column is empty; whether it was."""
+    empty = next((name for name in required if not (row.get(name) or "").strip()), None)
+    if empty is not None:
+        _bad(quarantine, path, row, empty, "missing_value", f"{empty} is required")
+    return empty is not None
 
 
 @dataclass(frozen=True)
@@ -276,6 +321,10 @@ class _StageJob:
     enterprises: frozenset[str]
     ring_json: str
     started: datetime
+    # Enterprises whose rows were loaded from this file before (a file read again because it
+    # named enterprises unknown then): not staged again, which would replace their snapshot
+    # with this one file's part of it.
+    loaded_before: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -307,7 +356,7 @@ def _stage_file(job: _StageJob) -> _Staged:
             )
             staged.problems.extend(prepared.problems)
             codes = prepared.table.column("enterprise_code")
-            for code in set(codes.to_pylist()):
+            for code in set(codes.to_pylist()) - job.loaded_before:
                 if code not in writers:
                     target = job.staging / f"{job.index:05d}-{code}.parquet"
                     writers[code] = pq.ParquetWriter(target, schemas.SUBSCRIBERS)
@@ -360,9 +409,13 @@ def import_registry(
     staging.mkdir(parents=True)
     jobs: list[_StageJob] = []
     digests: dict[Path, str] = {}
+    # Files whose rows named enterprises unknown at the time, with the enterprises known then:
+    # once the store knows other enterprises, they are read again.
+    awaiting: dict[str, list[str]] = manifest.setdefault(AWAITING, {})
     for path in find_files(folder, "subscribers"):
         digest = file_digest(path)
-        if digest in manifest["files"] or digest in digests.values():
+        retry = digest in awaiting and set(awaiting[digest]) != enterprises
+        if (digest in manifest["files"] and not retry) or digest in digests.values():
             summary.files_skipped.append(path.name)
             continue
         try:
@@ -389,7 +442,13 @@ def import_registry(
         digests[path] = digest
         jobs.append(
             _StageJob(
-                len(jobs), path, staging, frozenset(enterprises), vault.ring.to_json(), started
+                len(jobs),
+                path,
+                staging,
+                frozenset(enterprises),
+                vault.ring.to_json(),
+                started,
+                frozenset(awaiting[digest]) if retry else frozenset(),
             )
         )
     results: list[_Staged] = []
@@ -413,6 +472,11 @@ def import_registry(
         quarantine.add(staged.problems)
         codes |= staged.codes
         summary.files_imported.append(staged.path.name)
+        digest = digests[staged.path]
+        if any(p.code == UNKNOWN_ENTERPRISE for p in staged.problems):
+            awaiting[digest] = sorted(enterprises)
+        else:
+            awaiting.pop(digest, None)
     registry.subscribers_dir.mkdir(parents=True, exist_ok=True)
     for code in sorted(codes):
         _merge_snapshot(code, staging, registry, manifest, quarantine, summary)
