@@ -121,13 +121,33 @@ def test_predict_file_keeps_columns_and_order(tmp_path: Path) -> None:
     ]
     with source.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
-    assert predict_file(model, source, target, chunk_rows=2) == 5
+    result = predict_file(model, source, target, chunk_rows=2)
+    assert (result.rows, result.quarantined, result.quarantine_file) == (5, 0, None)
     with target.open(newline="", encoding="utf-8") as handle:
         out = list(csv.reader(handle))
     assert out[0] == ["id", "content", "note", "spam_score", "is_spam"]
     assert [r[:3] for r in out[1:]] == rows[1:]
     assert [r[4] for r in out[1:]] == ["0", "1", "0", "1", "0"]
     assert float(out[3][3]) == 0.0
+
+
+def test_predict_file_quarantines_rows_of_another_width(tmp_path: Path) -> None:
+    """Scores never land under a row's own extra fields; blank lines are no rows."""
+    model = train_sms(_write_training(tmp_path), folds=3)
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text(
+        f'id,content\n1,{EN_HAM[0]}\n\n2,call now,note A,note B\n3\n4,"two\nlines"\n',
+        encoding="utf-8",
+    )
+    result = predict_file(model, source, target, quarantine_dir=tmp_path / "q")
+    assert (result.rows, result.quarantined) == (2, 2)
+    with target.open(newline="", encoding="utf-8") as handle:
+        out = list(csv.reader(handle))
+    assert [row[:2] for row in out] == [["id", "content"], ["1", EN_HAM[0]], ["4", "two\nlines"]]
+    assert result.quarantine_file is not None
+    with Path(result.quarantine_file).open(newline="", encoding="utf-8") as handle:
+        problems = [(r["row"], r["code"]) for r in csv.DictReader(handle)]
+    assert problems == [("3", "wrong_field_count"), ("4", "wrong_field_count")]
 
 
 def test_predict_file_needs_content_column(tmp_path: Path) -> None:

@@ -20,6 +20,15 @@ def set_home(ctx: typer.Context, home: Path | None) -> None:
     ctx.obj = {"home": home}
 
 
+def settings(ctx: typer.Context) -> Settings:
+    """This invocation's settings, without opening the store (for file-only commands)."""
+    state: dict[str, Any] = ctx.find_root().obj or {}
+    if "runtime" in state:
+        built: Runtime = state["runtime"]
+        return built.settings
+    return Settings.load(state.get("home"))
+
+
 def runtime(ctx: typer.Context) -> Runtime:
     """The one Runtime of this invocation, built on first use and closed when the command ends."""
     state: dict[str, Any] = ctx.find_root().obj or {}

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from mvnoguard.cli.context import SeedOption, print_json
+from mvnoguard.cli.context import SeedOption, print_json, settings
 from mvnoguard.output_paths import output_file
 
 app = typer.Typer(help="Detection models trained on labelled data.", no_args_is_help=True)
@@ -104,15 +104,20 @@ def eval_sms_command(
 
 @predict_app.command("sms")
 def predict_sms_command(
+    ctx: typer.Context,
     model: ModelOption,
     data: Annotated[Path, typer.Option("--data", help="CSV with a content column")],
     out: OutOption,
 ) -> None:
-    """Add spam_score and is_spam to every row of --data, in the same order."""
+    """Add spam_score and is_spam to every row of --data, in the same order.
+
+    A row whose field count is not the header's goes to the quarantine folder instead.
+    """
     from mvnoguard.detection.sms_model import load_sms_model, predict_file
 
-    rows = predict_file(load_sms_model(model), data, out)
-    print_json({"rows": rows, "out": str(out)})
+    quarantine = settings(ctx).quarantine_dir
+    result = predict_file(load_sms_model(model), data, out, quarantine_dir=quarantine)
+    print_json({**result.to_json(), "out": str(out)})
 
 
 @train_app.command("sichuan")

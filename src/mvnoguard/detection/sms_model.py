@@ -39,6 +39,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
+from mvnoguard.analytics.contract_files import RowProblem, write_problems
 from mvnoguard.detection.metric_intervals import bootstrap_intervals
 from mvnoguard.detection.model_files import load_model, save_model, sha256_of_files
 from mvnoguard.errors import DataFileError, InvalidInput
@@ -574,22 +575,43 @@ def train_sms(
 # --- scoring a file ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Prediction:
+    """What :func:`predict_file` wrote: scored rows, and rows sent to quarantine."""
+
+    rows: int
+    quarantined: int
+    quarantine_file: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "quarantined": self.quarantined,
+            "quarantine_file": self.quarantine_file,
+        }
+
+
 def predict_file(
     model: SmsModel,
     in_csv: str | os.PathLike[str],
     out_csv: str | os.PathLike[str],
     *,
+    quarantine_dir: Path | None = None,
     chunk_rows: int = PREDICT_CHUNK_ROWS,
-) -> int:
+) -> Prediction:
     """Copy ``in_csv`` to ``out_csv`` with ``spam_score`` and ``is_spam`` (0/1) appended.
 
     Every input column and the row order are kept; existing ``spam_score`` / ``is_spam`` columns
-    are overwritten in place. An empty ``content`` scores 0.0 and is not spam. Rows are streamed
-    in chunks of ``chunk_rows``, so the file's size does not matter. Returns the rows written.
+    are overwritten in place. An empty ``content`` scores 0.0 and is not spam. Blank lines are
+    no rows. A row whose field count is not the header's would put the scores under the wrong
+    columns: it goes to ``quarantine_dir/sms-predict-<stamp>.csv`` instead (file, row, reason;
+    none without ``quarantine_dir``), and the other rows are scored. Rows are streamed in chunks
+    of ``chunk_rows``, so the file's size does not matter.
     """
     source, target = Path(in_csv), Path(out_csv)
     output_file(target, inputs=[source])
     written = 0
+    problems: list[RowProblem] = []
     try:
         with (
             source.open(encoding="utf-8-sig", newline="") as src,
@@ -610,7 +632,18 @@ def predict_file(
             writer = csv.writer(dst)
             writer.writerow(out_header)
             chunk: list[list[str]] = []
+            last_line = reader.line_num
             for row in reader:
+                start, last_line = last_line + 1, reader.line_num
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    reason = f"{len(row)} fields where the header has {len(header)}"
+                    # ``row``: the data row number, header excluded, as in every quarantine.
+                    problems.append(
+                        RowProblem(source.name, start - 1, "", "wrong_field_count", reason)
+                    )
+                    continue
                 chunk.append(row)
                 if len(chunk) >= chunk_rows:
                     written += _write_chunk(
@@ -621,10 +654,19 @@ def predict_file(
                 model, chunk, writer, content_at, score_at, flag_at, len(out_header)
             )
     except OSError as exc:
-        raise DataFileError(f"cannot read or write {exc.filename}: {exc.strerror}") from exc
+        raise DataFileError(
+            f"cannot read or write {exc.filename}: {exc.strerror}", field="data"
+        ) from exc
     except (csv.Error, UnicodeDecodeError) as exc:
-        raise DataFileError(f"{source.name} is not a readable UTF-8 CSV file ({exc})") from exc
-    return written
+        raise DataFileError(
+            f"{source.name} is not a readable UTF-8 CSV file ({exc})", field="data"
+        ) from exc
+    quarantine_file = None
+    if problems and quarantine_dir is not None:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        path = quarantine_dir / f"sms-predict-{stamp}-{time.monotonic_ns() % 10**6:06d}.csv"
+        quarantine_file = write_problems(path, problems)
+    return Prediction(written, len(problems), quarantine_file)
 
 
 def _write_chunk(
