@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import importlib
 import itertools
 import os
@@ -584,11 +585,7 @@ class Prediction:
     quarantine_file: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "quarantined": self.quarantined,
-            "quarantine_file": self.quarantine_file,
-        }
+        return dataclasses.asdict(self)
 
 
 def predict_file(
