@@ -173,6 +173,27 @@ def test_save_load_reproduces_scores_exactly(dataset: Path, tmp_path: Path) -> N
     assert {row["label"] for row in rows} <= {"0", "1"}
 
 
+def test_a_users_score_does_not_depend_on_who_is_scored_with_it(dataset: Path) -> None:
+    """Scored alone, in halves or all together, and as at training (where the unlabelled
+    users' behaviour fed the neighbour means), every user gets one score."""
+    model = train_sichuan(dataset, seed=0, folds=3)
+    table = read_sichuan_csv(dataset / "test_features.csv", feature_names=FEATURES, labelled=False)
+    graph = gf.read_call_graph(dataset)
+    together = model.score(table, graph)
+
+    def part(rows: slice) -> gf.FloatArray:
+        piece = dataclasses.replace(table, phones=table.phones[rows], features=table.features[rows])
+        return model.score(piece, graph)
+
+    half = len(table.phones) // 2
+    np.testing.assert_array_equal(
+        np.concatenate([part(slice(0, half)), part(slice(half, None))]), together
+    )
+    np.testing.assert_array_equal(part(slice(3, 4)), together[3:4])
+    assert model.known_behaviour is not None
+    assert len(model.known_phones) == len(model.train_phones) + len(table.phones)
+
+
 def test_single_booster_files_from_before_ensembles_still_load(
     dataset: Path, tmp_path: Path
 ) -> None:

@@ -463,6 +463,11 @@ class SichuanModel:
     train_labels: IntArray
     train_behaviour: FloatArray
     metadata: Mapping[str, Any]
+    # Every user whose behaviour the training saw (the labelled and the unlabelled file): the
+    # neighbour means of users scored later come from these alone, so a user's score never
+    # depends on which other users are scored with it.
+    known_phones: tuple[str, ...] = ()
+    known_behaviour: FloatArray | None = None
 
     def design_for(self, table: SichuanTable, graph: gf.CallGraph | None) -> FloatArray:
         """Feature matrix of (unlabelled) users, label features from all training labels."""
@@ -472,10 +477,15 @@ class SichuanModel:
             width = len(self.design_names) - len(self.feature_names)
             return _design(table.features, np.full((len(table.phones), width), np.nan), None)
         cols = _behaviour_columns(self.feature_names)
+        phones, behaviour = (
+            (self.known_phones, self.known_behaviour)
+            if self.known_behaviour is not None
+            else (self.train_phones, self.train_behaviour)
+        )
         context = _GraphContext(
             graph=graph,
-            phones=[*self.train_phones, *table.phones],
-            behaviour=np.vstack([self.train_behaviour, table.features[:, cols]]),
+            phones=list(phones),
+            behaviour=behaviour,
             behaviour_names=tuple(self.feature_names[i] for i in cols),
         )
         label_feats = gf.label_features(
@@ -502,6 +512,14 @@ class SichuanModel:
                 "train_phones": np.array(self.train_phones, dtype=np.str_),
                 "train_labels": self.train_labels.astype(np.int64),
                 "train_behaviour": self.train_behaviour.astype(np.float64),
+                **(
+                    {
+                        "known_phones": np.array(self.known_phones, dtype=np.str_),
+                        "known_behaviour": self.known_behaviour.astype(np.float64),
+                    }
+                    if self.known_behaviour is not None
+                    else {}
+                ),
             },
             texts=self.ensemble.texts(),
         )
@@ -539,6 +557,8 @@ def train_sichuan(
         train_phones=tuple(table.phones),
         train_labels=table.labels,
         train_behaviour=table.features[:, cols],
+        known_phones=tuple(context.phones) if context else tuple(table.phones),
+        known_behaviour=context.behaviour if context else table.features[:, cols],
         metadata={
             "training_data_sha256": sha256_of_files([folder / TRAIN_FILE, *graph_files]),
             "training_rows": len(rows),
@@ -578,6 +598,13 @@ def load_sichuan_model(path: str | os.PathLike[str]) -> SichuanModel:
             train_labels=loaded.arrays["train_labels"].astype(np.int64),
             train_behaviour=loaded.arrays["train_behaviour"].astype(np.float64),
             metadata=meta,
+            # Files from before hold the labelled users' behaviour only.
+            known_phones=tuple(str(p) for p in loaded.arrays.get("known_phones", ())),
+            known_behaviour=(
+                loaded.arrays["known_behaviour"].astype(np.float64)
+                if "known_behaviour" in loaded.arrays
+                else None
+            ),
         )
     except (KeyError, TypeError, ValueError, lgb.basic.LightGBMError) as exc:
         raise DataFileError(
