@@ -209,6 +209,8 @@ def test_parquet_rows_are_numbered_from_one(tmp_path: Path) -> None:
         ("10086", 8610086),  # short codes: other_party only
         ("95588", 8695588),
         ("123150", 86123150),
+        ("１７０１２３４５６７８", 8617012345678),  # full-width digits, as normalize_msisdn
+        ("＋８６ １７０ １２３４ ５６７８", 8617012345678),
     ],
 )
 def test_every_number_form_is_normalised(tmp_path: Path, written: str, stored: int) -> None:
@@ -247,6 +249,30 @@ def test_integer_parquet_numbers_are_read_as_their_digits(tmp_path: Path) -> Non
     assert table.column("other_party").to_pylist() == [8610086, 8613912345678]
     assert table.column("cell_id").to_pylist() == [None, None]  # optional columns may be absent
     assert _faults(result) == {("calls.parquet", 3, "msisdn", "bad_number")}
+
+
+def test_float_parquet_numbers_are_read_when_whole(tmp_path: Path) -> None:
+    """pandas stores a number column with a gap as float64: 17012345678.0 is that number."""
+    path = tmp_path / "calls.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "msisdn": pa.array([17012345678.0, 17012345678.5, None], pa.float64()),
+                "other_party": pa.array([13912345678.0, 13912345678.0, 10086.0], pa.float64()),
+                "direction": ["out", "in", "out"],
+                "start_time": ["2026-03-02T10:00:00"] * 3,
+                "duration_s": pa.array([1, 2, 3], pa.int32()),
+            }
+        ),
+        path,
+    )
+    result, table = _run(tmp_path, "calls", path)
+    assert table.column("msisdn").to_pylist() == [8617012345678]
+    assert table.column("other_party").to_pylist() == [8613912345678]
+    assert _faults(result) == {
+        ("calls.parquet", 2, "msisdn", "bad_number"),
+        ("calls.parquet", 3, "msisdn", "missing_value"),
+    }
 
 
 def test_e164_text_shows_stored_numbers_with_a_plus() -> None:

@@ -274,3 +274,31 @@ def test_rows_of_an_enterprise_unknown_then_load_once_it_is_known(
     assert e01.stat().st_mtime_ns == mtime  # E01's snapshot is not replaced by its part
     final = import_registry(folder, home=home, database=database, vault=vault)
     assert final.files_skipped == ["subscribers.csv"]
+
+
+def test_numbers_in_any_common_spelling_load_as_everywhere_else(
+    tmp_path: Path, home: Path, database: Database, vault: PiiVault
+) -> None:
+    folder = tmp_path / "snap"
+    spellings = ["+86 170 9000 0001", "170-9000-0002", "8617090000003", "１７０９００００００４"]
+    _snapshot_of_e01(folder, [_row(n) for n in spellings])
+    (folder / "number_blocks.csv").write_text(
+        "enterprise_code,first_number,last_number\n"
+        "E01,+86 170 9000 0000,+86 170 9000 9999\nE02,17000000000,17000009999\n",
+        encoding="utf-8",
+    )
+    summary = import_registry(folder, home=home, database=database, vault=vault)
+    assert summary.rows_loaded == 4
+    assert summary.quarantine_file is not None  # write_snapshot's outlet O3 ("maybe")
+    with Path(summary.quarantine_file).open(encoding="utf-8") as handle:
+        assert [r["file"] for r in csv.DictReader(handle)] == ["outlets.csv"]
+    stored = (
+        duckdb.connect()
+        .execute(
+            "SELECT list(msisdn ORDER BY msisdn) FROM read_parquet($f)",
+            {"f": str(RegistryStore(home).subscriber_files()[0])},
+        )
+        .fetchone()
+    )
+    assert stored == ([f"1709000000{i}" for i in range(1, 5)],)
+    assert ("E01", "17090000000", "17090009999") in _reference(home, "number_blocks")

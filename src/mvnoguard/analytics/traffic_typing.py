@@ -177,6 +177,16 @@ _TIMESTAMP = (
     r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?"
 )
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
+# A number column with a gap is float64 once pandas has touched it (17012345678.0).
+_FLOAT_TYPES = ("DOUBLE", "FLOAT")
+_FULL_WIDTH = ("０１２３４５６７８９＋", "0123456789+")
+
+
+def _numeric(f: Field, source_type: str) -> bool:
+    """Whether a number column is stored as numbers (typed arithmetically, not as text)."""
+    return f.kind in ("number", "party") and source_type in (*_INTEGER_TYPES, *_FLOAT_TYPES)
+
+
 _NAIVE_TIMES = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE")
 
 
@@ -188,8 +198,8 @@ def sql_literal(text: str) -> str:
 def _cleaned(f: Field, source_type: str) -> str:
     """The value as typing sees it: text without blanks (or the integer as stored)."""
     x = f'"{f.name}"'
-    if f.kind in ("number", "party") and source_type in _INTEGER_TYPES:
-        return f"{x}::BIGINT"
+    if _numeric(f, source_type):
+        return f"{x}::DOUBLE" if source_type in _FLOAT_TYPES else f"{x}::BIGINT"
     if f.kind == "time" and (source_type in _NAIVE_TIMES or source_type.startswith("TIMESTAMP")):
         return x
     if f.kind == "duration" and source_type in _INTEGER_TYPES:
@@ -206,7 +216,9 @@ def _typed(f: Field, source_type: str) -> str:
     """The typed value, NULL where the cleaned value cannot be typed."""
     c = f'"c_{f.name}"'
     integer = source_type in _INTEGER_TYPES
-    if f.kind in ("number", "party") and integer:
+    if _numeric(f, source_type):
+        if not integer:  # a whole float is its digits; 17012345678.5 is no number
+            c = f"(CASE WHEN {c} = trunc({c}) AND abs({c}) < 1e18 THEN {c}::BIGINT END)"
         short = (
             f" WHEN {c} BETWEEN 10000 AND 19999 OR {c} BETWEEN 90000 AND 99999 "
             f"THEN 8600000 + {c} WHEN {c} BETWEEN 100000 AND 199999 OR {c} BETWEEN 900000 "
@@ -221,7 +233,8 @@ def _typed(f: Field, source_type: str) -> str:
     if f.kind in ("number", "party"):
         # The usual spellings by GLOB (a few times cheaper than a regular expression), the
         # rest without separators by regular expressions.
-        t = f"regexp_replace({c}, '{_SEPARATORS}', '', 'g')"
+        wide, narrow = _FULL_WIDTH
+        t = f"regexp_replace(translate({c}, '{wide}', '{narrow}'), '{_SEPARATORS}', '', 'g')"
         short = (
             f" WHEN regexp_full_match({t}, '{_SHORT}') THEN ('86' || {t})::BIGINT"
             if f.kind == "party"
@@ -265,7 +278,7 @@ def _typed(f: Field, source_type: str) -> str:
 
 def _international(f: Field, source_type: str) -> str | None:
     """Text left for ``phonenumbers``: a +CC/00CC number the SQL forms did not take."""
-    if f.kind not in ("number", "party") or source_type in _INTEGER_TYPES:
+    if f.kind not in ("number", "party") or _numeric(f, source_type):
         return None
     t = f"regexp_replace(\"c_{f.name}\", '{_SEPARATORS}', '', 'g')"
     found = f"regexp_full_match({t}, '{_INTERNATIONAL}')"

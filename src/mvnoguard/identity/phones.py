@@ -59,7 +59,7 @@ def _invalid(message: str) -> InvalidInput:
     return InvalidInput(message, code="invalid_number", field="msisdn")
 
 
-def _national_digits(raw: str) -> str:
+def national_digits(raw: str) -> str:
     """``raw`` without separators and without a +86 / 0086 / 86 country prefix.
 
     A bare ``86`` is only taken as the country code in front of 11 digits: no Chinese mobile
@@ -92,7 +92,7 @@ def mvno_segment(msisdn: str) -> tuple[str, HostNetwork] | None:
     """
     if len(msisdn) > _MAX_INPUT_CHARS:
         return None
-    return _segment_of(_national_digits(msisdn))
+    return _segment_of(national_digits(msisdn))
 
 
 def normalize_msisdn(raw: str) -> str:
@@ -104,7 +104,7 @@ def normalize_msisdn(raw: str) -> str:
     """
     if len(raw) > _MAX_INPUT_CHARS:
         raise _invalid("not a Chinese mobile number: too long")
-    digits = _national_digits(raw)
+    digits = national_digits(raw)
     if not (
         len(digits) == _MSISDN_DIGITS
         and digits.isascii()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mvnoguard.domain.subscribers import HostNetwork, OutletKind
 from mvnoguard.errors import Conflict, InvalidInput, NotFound
+from mvnoguard.identity.phones import national_digits
 from mvnoguard.storage import audit_log
 from mvnoguard.storage.models import Enterprise, NumberBlock, Outlet
 
@@ -85,6 +86,7 @@ def upsert_enterprise(session: Session, spec: EnterpriseSpec, *, actor: str) -> 
 
 
 def _check_number(value: str, field: str) -> str:
+    value = national_digits(value)  # +86, 0086, spaces and dashes as everywhere else
     if not _NUMBER.match(value):
         raise InvalidInput(
             f"{field} must be an 11-digit mobile number", code="bad_number", field=field

@@ -27,6 +27,7 @@ from mvnoguard.identity.columns import (
     mask_number_column,
 )
 from mvnoguard.identity.document_batches import check_documents
+from mvnoguard.identity.phones import national_digits
 from mvnoguard.identity.vault import PiiVault
 
 REQUIRED = ("msisdn", "enterprise_code", "status", "activated_at")
@@ -91,7 +92,13 @@ def prepare(
             reasons[i].append((field, code, reason))
 
     msisdn = _column(batch, "msisdn")
-    msisdn = pc.replace_substring_regex(msisdn, r"^(\+86|0086)", "")
+    plain = _mask(pc.match_substring_regex(msisdn, r"^1\d{10}$"))
+    if not plain.all():  # the other spellings (+86, 0086, 86, spaces, dashes, full width)
+        values = msisdn.to_pylist()
+        for i in np.flatnonzero(~plain):
+            if values[i] is not None:
+                values[i] = national_digits(values[i])
+        msisdn = pa.array(values, pa.string())
     flag(
         ~_mask(pc.match_substring_regex(msisdn, r"^1\d{10}$")),
         "msisdn",
