@@ -230,19 +230,24 @@ def test_every_number_form_is_normalised(tmp_path: Path, written: str, stored: i
         assert result.quarantined == 0
 
 
+def _three_calls(path: Path, msisdn: pa.Array, other_party: pa.Array) -> Path:
+    """Three calls in Parquet whose number columns are stored as given."""
+    columns = {
+        "msisdn": msisdn,
+        "other_party": other_party,
+        "direction": ["out", "in", "out"],
+        "start_time": ["2026-03-02T10:00:00"] * 3,
+        "duration_s": pa.array([1, 2, 3], pa.int32()),
+    }
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
 def test_integer_parquet_numbers_are_read_as_their_digits(tmp_path: Path) -> None:
-    path = tmp_path / "calls.parquet"
-    pq.write_table(
-        pa.table(
-            {
-                "msisdn": pa.array([17012345678, 8617012345678, 12345], pa.int64()),
-                "other_party": pa.array([10086, 13912345678, 13912345678], pa.int64()),
-                "direction": ["out", "in", "out"],
-                "start_time": ["2026-03-02T10:00:00"] * 3,
-                "duration_s": pa.array([1, 2, 3], pa.int32()),
-            }
-        ),
-        path,
+    path = _three_calls(
+        tmp_path / "calls.parquet",
+        pa.array([17012345678, 8617012345678, 12345], pa.int64()),
+        pa.array([10086, 13912345678, 13912345678], pa.int64()),
     )
     result, table = _run(tmp_path, "calls", path)
     assert table.column("msisdn").to_pylist() == [8617012345678, 8617012345678]
@@ -253,18 +258,10 @@ def test_integer_parquet_numbers_are_read_as_their_digits(tmp_path: Path) -> Non
 
 def test_float_parquet_numbers_are_read_when_whole(tmp_path: Path) -> None:
     """pandas stores a number column with a gap as float64: 17012345678.0 is that number."""
-    path = tmp_path / "calls.parquet"
-    pq.write_table(
-        pa.table(
-            {
-                "msisdn": pa.array([17012345678.0, 17012345678.5, None], pa.float64()),
-                "other_party": pa.array([13912345678.0, 13912345678.0, 10086.0], pa.float64()),
-                "direction": ["out", "in", "out"],
-                "start_time": ["2026-03-02T10:00:00"] * 3,
-                "duration_s": pa.array([1, 2, 3], pa.int32()),
-            }
-        ),
-        path,
+    path = _three_calls(
+        tmp_path / "calls.parquet",
+        pa.array([17012345678.0, 17012345678.5, None], pa.float64()),
+        pa.array([13912345678.0, 13912345678.0, 10086.0], pa.float64()),
     )
     result, table = _run(tmp_path, "calls", path)
     assert table.column("msisdn").to_pylist() == [8617012345678]
