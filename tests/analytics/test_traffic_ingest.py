@@ -272,6 +272,30 @@ def test_float_parquet_numbers_are_read_when_whole(tmp_path: Path) -> None:
     }
 
 
+def test_a_list_in_a_parquet_cell_sends_its_row_to_quarantine(tmp_path: Path) -> None:
+    path = _three_calls(
+        tmp_path / "calls.parquet",
+        pa.array([17012345678] * 3, pa.int64()),
+        pa.array([13912345678] * 3, pa.int64()),
+    )
+    table = pq.read_table(path).append_column("imei", pa.array([[1], None, [2, 3]]))
+    pq.write_table(table, path)
+    result, typed = _run(tmp_path, "calls", path)
+    assert _faults(result) == {
+        ("calls.parquet", 1, "imei", "bad_value"),
+        ("calls.parquet", 3, "imei", "bad_value"),
+    }
+    assert typed.num_rows == 1
+
+
+def test_a_column_named_twice_is_refused_by_name(tmp_path: Path) -> None:
+    source = _write(tmp_path / "calls.csv", CALLS_HEADER + ",msisdn", GOOD_CALL + ",17012345678")
+    with pytest.raises(DataFileError) as refused:
+        _run(tmp_path, "calls", source)
+    assert (refused.value.code, refused.value.field) == ("bad_header", "msisdn")
+    assert "msisdn appears more than once" in refused.value.message
+
+
 def test_e164_text_shows_stored_numbers_with_a_plus() -> None:
     assert e164_text(8617012345678) == "+8617012345678"
     assert e164_text(None) is None

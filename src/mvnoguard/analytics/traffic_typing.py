@@ -182,6 +182,11 @@ _FLOAT_TYPES = ("DOUBLE", "FLOAT")
 _FULL_WIDTH = ("０１２３４５６７８９＋", "0123456789+")
 
 
+def _nested(source_type: str) -> bool:
+    """Whether DuckDB's type name is a list, array, struct, map or union."""
+    return source_type.endswith("]") or source_type.startswith(("STRUCT", "MAP", "UNION"))
+
+
 def _numeric(f: Field, source_type: str) -> bool:
     """Whether a number column is stored as numbers (typed arithmetically, not as text)."""
     return f.kind in ("number", "party") and source_type in (*_INTEGER_TYPES, *_FLOAT_TYPES)
@@ -278,7 +283,7 @@ def _typed(f: Field, source_type: str) -> str:
 
 def _international(f: Field, source_type: str) -> str | None:
     """Text left for ``phonenumbers``: a +CC/00CC number the SQL forms did not take."""
-    if f.kind not in ("number", "party") or _numeric(f, source_type):
+    if f.kind not in ("number", "party") or _numeric(f, source_type) or _nested(source_type):
         return None
     t = f"regexp_replace(\"c_{f.name}\", '{_SEPARATORS}', '', 'g')"
     found = f"regexp_full_match({t}, '{_INTERNATIONAL}')"
@@ -303,9 +308,14 @@ def typing_sql(table: TrafficTable, source: str, types: dict[str, str]) -> str:
         missing = "'missing_value'" if f.required else "NULL"
         bad = f"'{f.code}'" if f.code else "NULL"
         unresolved = f" AND {international} IS NULL" if international else ""
+        # A list, struct or map where one value is expected is bad whatever it holds.
+        fault = (
+            "'bad_value'"
+            if _nested(types[f.name])
+            else f'CASE WHEN "v_{f.name}" IS NULL{unresolved} THEN {bad} END'
+        )
         checks.append(
-            f'CASE WHEN "c_{f.name}" IS NULL THEN {missing} '
-            f'WHEN "v_{f.name}" IS NULL{unresolved} THEN {bad} END AS "f_{f.name}"'
+            f'CASE WHEN "c_{f.name}" IS NULL THEN {missing} ELSE {fault} END AS "f_{f.name}"'
         )
         flags.append(f'"f_{f.name}" IS NOT NULL')
         if international:
