@@ -255,6 +255,20 @@ def test_complaints_count_in_the_reputation_and_repeat_adds_nothing(live: LiveSe
     assert reputation.json()["complaints"] == 1
 
 
+def test_a_complaint_sent_again_without_its_time_is_a_duplicate(live: LiveServer) -> None:
+    """Without ``received_at`` a complaint is received now: resending it must not count again
+    (three sends once confirmed a number on one enterprise's word)."""
+    number = "+8613912340012"
+    complaint = {"reported_number": number, "reporter_number": "13912340002", "category": "fraud"}
+    with live.client("E02") as client:
+        sent = [client.post("/v1/complaints", json=complaint) for _ in range(3)]
+        reputation = client.get(f"/v1/numbers/{number}/reputation")
+    assert [r.status_code for r in sent] == [201] * 3
+    assert [r.json()["duplicate"] for r in sent] == [False, True, True]
+    assert len({r.json()["complaint_id"] for r in sent}) == 1
+    assert reputation.json()["complaints"] == 1
+
+
 def test_a_complaints_reporter_number_is_sealed_and_not_answered(live: LiveServer) -> None:
     reporter = "13800138077"
     complaint = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import func, select
 
+from mvnoguard.domain.calendar import CHINA_TZ
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.risk import ComplaintCategory, RiskCategory, RiskLevel, RiskStatus
 from mvnoguard.errors import Forbidden, InvalidInput
@@ -283,3 +284,28 @@ def test_an_inspector_cannot_submit_complaints(
 ) -> None:
     with market.transaction() as session, pytest.raises(Forbidden):
         complaints.submit(session, INSPECTOR, complaint(B_E01, 1), vault=vault, now=NOW)
+
+
+def test_a_complaint_without_its_time_sent_again_the_same_day_is_one(
+    market: Database, vault: PiiVault, policy: Policy
+) -> None:
+    """Three sends of one complaint corroborate nothing; another reporter, or the next day
+    (Beijing time), is another complaint."""
+
+    def send(reporter: str, now: datetime) -> complaints.ComplaintEntry:
+        sent = ComplaintIn(B_E01, reporter, ComplaintCategory.FRAUD, None, "same complaint")
+        with market.transaction() as session:
+            return complaints.submit(session, E01, sent, vault=vault, now=now, policy=policy)
+
+    first = send("13912340002", NOW)
+    again = [send("13912340002", NOW + timedelta(minutes=m)) for m in (1, 2)]
+    assert not first.duplicate
+    assert [(e.duplicate, e.complaint_id, e.received_at) for e in again] == [
+        (True, first.complaint_id, first.received_at)
+    ] * 2
+    other = send("13912340003", NOW + timedelta(minutes=3))
+    midnight = datetime.combine(NOW.astimezone(CHINA_TZ).date(), time(), tzinfo=CHINA_TZ)
+    tomorrow = send("13912340002", midnight + timedelta(days=1, minutes=1))
+    assert not other.duplicate and not tomorrow.duplicate
+    with market.transaction() as session:
+        assert session.scalar(select(func.count(Complaint.id))) == 3

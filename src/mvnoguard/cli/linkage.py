@@ -166,10 +166,12 @@ def complaints_submit(
     enterprise: EnterpriseOption = None,
     at: AtOption = None,
 ) -> None:
-    """Record one complaint, received at ``--at``."""
+    """Record one complaint, received at ``--at`` (default: now; the same complaint again
+    the same day is then a duplicate)."""
     rt = runtime(ctx)
     now = when(at)
-    complaint = complaints.ComplaintIn(reported_number, reporter, category, now, text)
+    received = now if at is not None else None
+    complaint = complaints.ComplaintIn(reported_number, reporter, category, received, text)
     with rt.database.transaction() as session:
         entry = complaints.submit(
             session, principal(enterprise), complaint, vault=rt.vault, now=now, policy=rt.policy

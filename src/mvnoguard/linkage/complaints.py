@@ -31,7 +31,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,7 +48,7 @@ from mvnoguard.analytics.contract_files import (
 )
 from mvnoguard.analytics.typing_checks import as_text
 from mvnoguard.domain.access import Principal
-from mvnoguard.domain.calendar import not_in_future
+from mvnoguard.domain.calendar import CHINA_TZ, local_date, not_in_future
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.risk import ComplaintCategory
 from mvnoguard.domain.subscribers import SubscriberStatus
@@ -121,7 +121,7 @@ class ComplaintIn:
     reported_number: str
     reporter_number: str | None
     category: ComplaintCategory
-    received_at: datetime
+    received_at: datetime | None  # None: received now (see :func:`submit`)
     text: str | None
 
 
@@ -264,9 +264,10 @@ def parse(complaint: ComplaintIn, *, now: datetime, vault: PiiVault) -> _Parsed:
         else None
     )
     category = _category(complaint.category)
-    if not isinstance(complaint.received_at, datetime):
+    at = now if complaint.received_at is None else complaint.received_at
+    if not isinstance(at, datetime):
         raise InvalidInput("received_at must be a time", code="bad_time", field="received_at")
-    received = _received(complaint.received_at, now, "received_at")
+    received = _received(at, now, "received_at")
     text = _text(complaint.text)
     keys = content_keys(vault, reported, reporter, category.value, received, text)
     return _Parsed(reported, reporter, category, received, text, keys)
@@ -380,6 +381,39 @@ def _touch_risk_entries(
                 )
 
 
+def _sent_earlier_today(
+    session: Session, vault: PiiVault, item: _Parsed, now: datetime
+) -> Complaint | None:
+    """The same complaint (number, reporter, category, text) received earlier on ``now``'s day
+    (Beijing time), if any.
+
+    A complaint sent without its own time is received "now", so sending it again would make
+    another: its content key holds the time. The stored rows of the day with the same number,
+    category and text are few; one whose content key is this complaint's key at that row's
+    time comes from the same reporter (the key holds the reporter's token).
+    """
+    day = datetime.combine(local_date(now), time(), tzinfo=CHINA_TZ).astimezone(UTC)
+    candidates = session.scalars(
+        select(Complaint)
+        .where(
+            Complaint.reported_number == item.reported,
+            Complaint.received_at >= day,
+            Complaint.received_at <= now,
+            Complaint.category == item.category.value,
+        )
+        .order_by(Complaint.id)
+    )
+    for row in candidates:
+        if (row.text or None) != item.text:
+            continue
+        keys = content_keys(
+            vault, item.reported, item.reporter, item.category.value, row.received_at, item.text
+        )
+        if row.content_key in keys:
+            return row
+    return None
+
+
 def submit(
     session: Session,
     principal: Principal | None,
@@ -391,7 +425,9 @@ def submit(
 ) -> ComplaintEntry:
     """One complaint (a citizen's when ``principal`` is None); the same one again adds nothing.
 
-    The reporter's number is sealed by ``vault``; the answer never carries it.
+    Without its own time (``received_at`` None) a complaint is received ``now``, and the same
+    complaint sent again the same day (Beijing time) is that one. The reporter's number is
+    sealed by ``vault``; the answer never carries it.
     """
     if principal is not None:  # inspectors read reputation; complaints come from the others
         require_role(principal, REPORTERS, "submit complaints")
@@ -399,6 +435,13 @@ def submit(
     if principal is not None:
         own_enterprise(session, principal)  # an enterprise caller must be one we know
     actor = principal.actor if principal is not None else "citizen"
+    if complaint.received_at is None:
+        hold_write_lock(session)  # SQLite: no other writer between the look-up and the insert
+        earlier = _sent_earlier_today(session, vault, item, now)
+        if earlier is not None:
+            return ComplaintEntry(
+                earlier.id, item.reported, item.category, earlier.received_at, duplicate=True
+            )
     added, _ = _store(
         session, vault, [item], source="api", now=now, policy=policy_or_default(policy)
     )

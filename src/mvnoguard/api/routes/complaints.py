@@ -49,7 +49,7 @@ async def submit_complaint(
         reported_number=body.reported_number,
         reporter_number=body.reporter_number,
         category=body.category,
-        received_at=body.received_at or now,
+        received_at=body.received_at,  # None: now; the same complaint again today is a duplicate
         text=body.text,
     )
 
