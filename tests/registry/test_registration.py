@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import date
 from typing import Any
 
 import pytest
@@ -253,3 +254,17 @@ def test_one_document_one_name(market: Database, service: RegistrationService) -
             select(AuditEntry.detail).where(AuditEntry.action == "identity.match")
         ).all()
     assert compared == ["activated: the holder's name compared with the stored one"]
+
+
+def test_two_states_passports_with_one_number_are_not_merged(
+    market: Database, service: RegistrationService
+) -> None:
+    def passport(state: str) -> PresentedDocument:
+        return PresentedDocument("PASSPORT", "E12345678", state, "John Smith", date(1980, 1, 1))
+
+    register(market, service, sign_up("17090000600", holder=passport("USA")))
+    assert_refused(
+        market, service, sign_up("17090000601", holder=passport("GBR")), "nationality_mismatch"
+    )
+    again = register(market, service, sign_up("17090000602", holder=passport("USA")))
+    assert again.status == "active"
