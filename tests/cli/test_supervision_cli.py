@@ -9,11 +9,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pypdf import PdfReader
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from mvnoguard.analytics.store import RegistryStore
 from mvnoguard.cli import app
 from mvnoguard.storage.database import open_database
+from mvnoguard.storage.models import Inspection
 from tests.supervision.conftest import add_complaints, round_rows, write_rows
 
 runner = CliRunner()
@@ -155,3 +157,20 @@ def test_violations_json_shows_nuisance_and_propose_acts_on_it(tmp_path: Path) -
     text = "".join("".join(p.extract_text().split()) for p in PdfReader(issued["document"]).pages)
     assert "远岸移动" in text and "投诉率为29.03" in text
     assert "你单位用户10000户" in text
+
+
+def test_a_zoned_inspection_time_is_recorded_on_its_beijing_date(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    run(home, "enterprise", "add", "E01", "远岸移动", "--host-network", "unicom")
+    args = ("--enterprise", "E01", "--outlet", "E01-X1", "--outcome", "pass")
+    answer = json.loads(
+        run(home, "inspections", "record", "R1", *args, "--inspected-on", "2016-08-06T17:00:00Z")
+    )
+    assert answer["warnings"] == ["outlet E01-X1 is not in the catalog"]
+    database = open_database(f"sqlite:///{home / 'mvnoguard.db'}")
+    try:
+        with database.transaction() as session:
+            day = session.scalar(select(Inspection.inspected_on))
+    finally:
+        database.dispose()
+    assert day is not None and day.isoformat() == "2016-08-07"  # 01:00 on the 7th in Beijing

@@ -9,7 +9,7 @@ import pytest
 from pypdf import PdfReader
 
 from mvnoguard.domain.policy import Policy
-from mvnoguard.errors import RuleViolation
+from mvnoguard.errors import InvalidInput, RuleViolation
 from mvnoguard.storage.database import Database
 from mvnoguard.supervision import enforcement
 from mvnoguard.supervision.inspection_records import import_inspections
@@ -112,6 +112,43 @@ def test_overdue_rectification_surfaces_and_a_passing_reinspection_closes_it(
         )
         assert [c.id for c in closed] == [order]
         assert closed[0].close_reason == "re-inspection passed (6 outlets)"
+
+
+def test_an_outlet_that_fails_again_then_passes_closes_the_order(
+    july: Database, policy: Policy, tmp_path: Path
+) -> None:
+    order = proposed(july, policy)[("E02", "rectification_order")]
+    with july.transaction() as session:
+        enforcement.issue_case(
+            session, policy, order, at=ISSUED, notices_dir=tmp_path / "n", actor="t"
+        )
+
+    def visit(name: str, day: str, inspected: int, violating: int) -> list[int]:
+        rows = round_rows(name, day, [("E02", inspected, violating)])
+        at = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
+        with july.transaction() as session:
+            import_inspections(
+                session,
+                write_rows(tmp_path / f"{name}.csv", rows),
+                quarantine_dir=tmp_path / "q",
+                actor="t",
+                at=at,
+            )
+            closed = enforcement.close_passed_rectifications(session, at=at, actor="t")
+            return [c.id for c in closed]
+
+    assert visit("AUG", "2016-08-07", 3, 1) == []  # outlet X000 still fails
+    assert visit("OCT", "2016-10-20", 1, 0) == [order]  # its latest visit passes
+
+
+def test_periods_outside_1901_to_2999_are_refused_in_one_line() -> None:
+    for label in ("9999-12", "0000", "0001-01", "1900"):
+        with pytest.raises(InvalidInput) as refused:
+            parse_period(label)
+        assert refused.value.code == "bad_period"
+        assert repr(label) in refused.value.message
+    assert parse_period("1901-01").previous().label == "1900-12"
+    assert parse_period("2999-Q4").end.isoformat() == "3000-01-01"
 
 
 # July has 31 days: a count c among u users is c / u * 10,000 * 30 / 31 per 10,000 per 30 days.

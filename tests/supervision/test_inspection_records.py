@@ -74,6 +74,34 @@ def test_an_outlet_found_in_violation_can_register_no_one(
         assert check_outlet(session, enterprise, "E01-O1").code == "E01-O1"
 
 
+def test_the_summary_lists_only_outlets_really_blacklisted_and_warns_of_strangers(
+    regulated: Database, tmp_path: Path
+) -> None:
+    rows = [
+        "I1,E01,E02-O1,2016-07-05,violation,other",  # another enterprise's outlet
+        "I2,E01,NOPE,2016-07-05,violation,other",  # an outlet the catalog does not know
+        "I3,E01,E01-O2,2016-07-05,violation,manual_entry",
+        "I4,E01,E01-O2,2016-07-06,violation,other",  # the same outlet again
+    ]
+    path = write_rows(tmp_path / "r.csv", rows)
+    text = path.read_text(encoding="utf-8").splitlines()
+    path.write_text(
+        "\n".join([text[0] + ",note", *(line + ",x" for line in text[1:])]) + "\n",
+        encoding="utf-8",
+    )
+    with regulated.transaction() as session:
+        summary = import_inspections(session, path, quarantine_dir=tmp_path / "q", actor="t", at=AT)
+        e02_outlet = catalog.get_outlet(session, "E02-O1")
+        assert e02_outlet is not None and e02_outlet.blacklisted_at is None
+    assert summary.loaded == 4  # all count towards E01's rate
+    assert summary.outlets_blacklisted == ["E01-O2"]
+    assert summary.warnings == [
+        "r.csv: ignored unknown column(s) note",
+        "r.csv row 1: outlet E02-O1 is not E01's",
+        "r.csv row 2: outlet NOPE is not in the catalog",
+    ]
+
+
 def test_evidence_is_stored_once_by_content_hash(regulated: Database, tmp_path: Path) -> None:
     path = write_rows(tmp_path / "r.csv", ["I1,E01,E01-O1,2016-07-05,pass,"])
     photo = tmp_path / "photo.jpg"

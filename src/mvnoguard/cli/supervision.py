@@ -19,6 +19,7 @@ from mvnoguard.supervision.inspection_records import (
     attach_evidence,
     import_inspections,
     inspectable_outlets,
+    outlet_note,
     parse_result,
     record,
 )
@@ -106,7 +107,7 @@ def inspections_record(
     """Record one inspection result (and its evidence files)."""
     rt = runtime(ctx)
     moment = when(at)
-    day = inspected_on.date() if inspected_on else local_date(moment)
+    day = local_date(inspected_on) if inspected_on else local_date(moment)  # Beijing date
     result = parse_result(
         {
             "inspection_id": inspection_id,
@@ -120,6 +121,7 @@ def inspections_record(
     )
     with rt.database.transaction() as session:
         changed = record(session, result, actor=ACTOR, at=moment)
+        note = outlet_note(session, result)
         stored = [
             attach_evidence(
                 session,
@@ -135,6 +137,7 @@ def inspections_record(
         {
             "inspection_id": inspection_id,
             "recorded": changed,
+            "warnings": [note] if note else [],
             "evidence": stored,
             "rectifications_closed": [c.id for c in closed],
         }
@@ -300,7 +303,7 @@ def bulletin(
     from mvnoguard.supervision.publication import publish_bulletin
 
     rt = runtime(ctx)
-    day: date = published_on.date() if published_on else local_date(utc_now())
+    day: date = local_date(published_on) if published_on else local_date(utc_now())
     with rt.database.transaction() as session:
         html, pdf = publish_bulletin(
             session, parse_period(period), rt.settings.reports_dir / "bulletins", published_on=day

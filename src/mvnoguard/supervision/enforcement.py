@@ -369,7 +369,11 @@ def close_case(
 def close_passed_rectifications(
     session: Session, *, at: datetime, actor: str
 ) -> list[EnforcementCase]:
-    """Close each issued rectification whose enterprise was re-inspected after issue and passed."""
+    """Close each issued rectification whose enterprise was re-inspected after issue and passed.
+
+    Judged per outlet on its latest re-inspection: an outlet that failed after the order and
+    passed a later visit is rectified; one whose latest visit failed keeps the order open.
+    """
     closed = []
     open_orders = session.scalars(
         select(EnforcementCase).where(
@@ -379,12 +383,17 @@ def close_passed_rectifications(
     ).all()
     for case in open_orders:
         assert case.issued_at is not None
-        after = session.scalars(
-            select(Inspection.outcome).where(
+        latest: dict[str, str] = {}  # outlet -> outcome of its latest re-inspection
+        for outlet, outcome in session.execute(
+            select(Inspection.outlet_code, Inspection.outcome)
+            .where(
                 Inspection.enterprise_id == case.enterprise_id,
                 Inspection.inspected_on > local_date(case.issued_at),
             )
-        ).all()
+            .order_by(Inspection.inspected_on, Inspection.id)
+        ):
+            latest[outlet] = outcome
+        after = list(latest.values())
         if after and all(outcome == InspectionOutcome.PASS.value for outcome in after):
             closed.append(
                 close_case(

@@ -61,8 +61,9 @@ class InspectionImport:
     loaded: int = 0
     unchanged: int = 0
     quarantined: int = 0
-    outlets_blacklisted: list[str] = field(default_factory=list)
+    outlets_blacklisted: list[str] = field(default_factory=list)  # each once, in file order
     quarantine_file: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 # The store's column widths (storage.models): a longer value is refused as the row's fault.
@@ -127,6 +128,21 @@ def parse_result(raw: dict[str, str | None], *, today: date) -> InspectionResult
     )
 
 
+def outlet_note(session: Session, result: InspectionResult) -> str | None:
+    """Why the inspected outlet is not one of the enterprise's catalogued outlets, if it is not.
+
+    The result still counts for the enterprise (cards sold at an uncatalogued outlet are the
+    enterprise's), but no outlet is blacklisted for it, and the inspector should know.
+    """
+    outlet = catalog.get_outlet(session, result.outlet_code)
+    if outlet is None:
+        return f"outlet {result.outlet_code} is not in the catalog"
+    enterprise = catalog.get_enterprise(session, result.enterprise_code)
+    if outlet.enterprise_id != enterprise.id:
+        return f"outlet {result.outlet_code} is not {result.enterprise_code}'s"
+    return None
+
+
 def record(session: Session, result: InspectionResult, *, actor: str, at: datetime) -> bool:
     """Store one result; False when the same result was already stored (nothing changes)."""
     existing = session.scalar(
@@ -162,16 +178,14 @@ def record(session: Session, result: InspectionResult, *, actor: str, at: dateti
         )
     )
     audit_log.append(session, actor=actor, action="inspection.record", subject=result.inspection_id)
-    if result.outcome is InspectionOutcome.VIOLATION:
-        outlet = catalog.get_outlet(session, result.outlet_code)
-        if outlet is not None and outlet.enterprise_id == enterprise.id:
-            catalog.blacklist_outlet(
-                session,
-                result.outlet_code,
-                reason=f"secret inspection {result.inspection_id}: {kinds}",
-                at=at,
-                actor=actor,
-            )
+    if result.outcome is InspectionOutcome.VIOLATION and outlet_note(session, result) is None:
+        catalog.blacklist_outlet(
+            session,
+            result.outlet_code,
+            reason=f"secret inspection {result.inspection_id}: {kinds}",
+            at=at,
+            actor=actor,
+        )
     session.flush()
     return True
 
@@ -189,6 +203,9 @@ def import_inspections(
         )
     today = at.astimezone(CHINA_TZ).date()
     summary = InspectionImport()
+    unknown = [name for name in names if name not in COLUMNS]
+    if unknown:
+        summary.warnings.append(f"{path.name}: ignored unknown column(s) {', '.join(unknown)}")
     problems: list[RowProblem] = []
     for batch in read_batches(path):
         problems.extend(batch.problems)
@@ -206,12 +223,18 @@ def import_inspections(
                     RowProblem(path.name, row_number, exc.field or "", exc.code, exc.message)
                 )
                 continue
-            if changed:
-                summary.loaded += 1
-                if result.outcome is InspectionOutcome.VIOLATION:
-                    summary.outlets_blacklisted.append(result.outlet_code)
-            else:
+            if not changed:
                 summary.unchanged += 1
+                continue
+            summary.loaded += 1
+            note = outlet_note(session, result)
+            if note is not None:
+                summary.warnings.append(f"{path.name} row {row_number}: {note}")
+            elif (
+                result.outcome is InspectionOutcome.VIOLATION
+                and result.outlet_code not in summary.outlets_blacklisted
+            ):
+                summary.outlets_blacklisted.append(result.outlet_code)
     summary.quarantined = len({(p.file, p.row) for p in problems})
     if problems:
         summary.quarantine_file = write_problems(

@@ -13,6 +13,7 @@ from datetime import date
 from mvnoguard.errors import InvalidInput
 
 _PATTERN = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(\d{2})))?$")
+FIRST_YEAR, LAST_YEAR = 1901, 2999
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,11 @@ class Period:
         year, quarter, month = _parts(self.label)
         if month is not None:
             y, m = (year, month - 1) if month > 1 else (year - 1, 12)
-            return parse_period(f"{y}-{m:02d}")
+            return _period(f"{y:04d}-{m:02d}")
         if quarter is not None:
             y, q = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
-            return parse_period(f"{y}-Q{q}")
-        return parse_period(str(year - 1))
+            return _period(f"{y:04d}-Q{q}")
+        return _period(f"{year - 1:04d}")
 
     @property
     def chinese(self) -> str:
@@ -62,6 +63,19 @@ def _month_start(year: int, month: int) -> date:
 
 
 def parse_period(label: str) -> Period:
+    """The period a user names; its year is from 1901 to 2999, so that the period before it
+    (for trends) and the date after it are dates too."""
+    year = _parts(label.strip())[0]
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidInput(
+            f"period {label.strip()!r} is not within {FIRST_YEAR} to {LAST_YEAR}",
+            code="bad_period",
+            field="period",
+        )
+    return _period(label)
+
+
+def _period(label: str) -> Period:
     year, quarter, month = _parts(label.strip())
     if month is not None:
         return Period(label.strip(), date(year, month, 1), _month_start(year, month + 1))
