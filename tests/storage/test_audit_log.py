@@ -107,6 +107,19 @@ def test_deleting_a_middle_entry_is_detected(database: Database) -> None:
     assert check.problem == "an entry before it was deleted or replaced"
 
 
+@pytest.mark.parametrize("kept", [4, 0])
+def test_cutting_off_the_last_entries_is_detected(database: Database, kept: int) -> None:
+    """The walk alone finds a shorter chain intact; the head row remembers the last entry."""
+    ids = write_entries(database, 5)
+    with database.engine.begin() as conn:
+        conn.execute(
+            text("DELETE FROM audit_log WHERE id > :id"), {"id": ids[kept - 1] if kept else 0}
+        )
+    check = verify(database)
+    assert (check.ok, check.entries) == (False, kept)
+    assert check.problem == "entries after the last one were deleted"
+
+
 def test_appends_continue_the_chain_after_earlier_transactions(database: Database) -> None:
     write_entries(database, 2)
     with database.transaction() as session:

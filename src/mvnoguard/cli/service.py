@@ -136,6 +136,11 @@ def audit_log_verify(
     elif check.ok:
         typer.echo(f"chain intact: {check.entries} entries")
     else:
-        typer.echo(f"chain broken at entry {check.first_bad_id}: {check.problem}", err=True)
+        where = (
+            f"entry {check.first_bad_id}"
+            if check.first_bad_id
+            else f"its end ({check.entries} left)"
+        )
+        typer.echo(f"chain broken at {where}: {check.problem}", err=True)
     if not check.ok:
         raise typer.Exit(2)

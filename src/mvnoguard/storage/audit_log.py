@@ -125,7 +125,8 @@ class ChainCheck:
 
 
 def verify_chain(session: Session) -> ChainCheck:
-    """Walk the chain from the start; report the first edited, inserted or missing entry."""
+    """Walk the chain from the start; report the first edited, inserted or missing entry, or a
+    tail cut off after the last entry the walk met (the chain head remembers it)."""
     prev_hash = GENESIS
     count = 0
     for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)).yield_per(1000):
@@ -143,4 +144,9 @@ def verify_chain(session: Session) -> ChainCheck:
         if entry.entry_hash != expected:
             return ChainCheck(count, False, entry.id, "the entry was edited")
         prev_hash = entry.entry_hash
+    head = session.execute(_READ_HEAD).scalar_one_or_none()
+    if head is not None and head != prev_hash:
+        # The head moves with every append: a head past the last entry means entries at the
+        # end were deleted (the walk alone cannot see a cut tail).
+        return ChainCheck(count, False, None, "entries after the last one were deleted")
     return ChainCheck(count, True)
