@@ -292,11 +292,38 @@ def test_ring_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     ring = KeyRing.generate()
     given_key = Settings(home=tmp_path, vault_key=ring.to_json())
     assert KeyRing.from_settings(given_key).to_json() == ring.to_json()
-    assert not (tmp_path / "keys").exists()
+    assert not (tmp_path / "keys" / "vault.json").exists()  # no key on disk, its check only
 
-    from_file = KeyRing.from_settings(Settings(home=tmp_path))
-    assert (tmp_path / "keys" / "vault.json").exists()
-    assert KeyRing.from_settings(Settings(home=tmp_path)).to_json() == from_file.to_json()
+    other = tmp_path / "other"
+    from_file = KeyRing.from_settings(Settings(home=other))
+    assert (other / "keys" / "vault.json").exists()
+    assert KeyRing.from_settings(Settings(home=other)).to_json() == from_file.to_json()
+
+
+def test_a_lost_or_foreign_key_ring_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh ring where one was used, or another home's ring, would store new identities
+    beside data it cannot open."""
+    monkeypatch.delenv("MVNOGUARD_VAULT_KEY", raising=False)
+    home = Settings(home=tmp_path)
+    first = KeyRing.from_settings(home)
+    foreign = Settings(home=tmp_path, vault_key=KeyRing.generate().to_json())
+    with pytest.raises(ConfigurationError) as refused:
+        KeyRing.from_settings(foreign)
+    assert refused.value.code == "vault_key_mismatch"
+    assert (
+        KeyRing.from_settings(Settings(home=tmp_path, vault_key=first.to_json())).to_json()
+        == first.to_json()
+    )  # the home's own ring, given in the environment
+    rotated = first.rotate()
+    rotated.retire(first.current).save(tmp_path / "keys" / "vault.json")
+    assert KeyRing.from_settings(home).current == rotated.current  # a rotation is no stranger
+    (tmp_path / "keys" / "vault.json").unlink()
+    with pytest.raises(ConfigurationError) as lost:
+        KeyRing.from_settings(home)
+    assert lost.value.code == "vault_key_missing"
+    assert not (tmp_path / "keys" / "vault.json").exists()
 
 
 # -- masking ------------------------------------------------------------------------------

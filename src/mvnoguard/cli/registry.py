@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mvnoguard.analytics.store import RegistryStore
 from mvnoguard.cli.context import AtOption, print_json, runtime, when
 from mvnoguard.domain.calendar import not_in_future, utc_now
 from mvnoguard.domain.subscribers import HostNetwork, LifecycleEventKind, OutletKind
@@ -22,7 +23,9 @@ from mvnoguard.registry.identities import rotate_keys
 from mvnoguard.registry.records import iso_utc, subscriber_record
 from mvnoguard.registry.registration import SignUp
 from mvnoguard.registry.rules import PresentedDocument
+from mvnoguard.registry.snapshot_keys import rotate_snapshots
 from mvnoguard.registry.subscribers import latest_subscriber
+from mvnoguard.storage import audit_log
 from mvnoguard.storage.database import current_revision, upgrade
 
 ACTOR = "cli"
@@ -66,14 +69,29 @@ def vault_rotate(ctx: typer.Context) -> None:
     with rt.database.transaction() as session:
         moved = rotate_keys(session, new_vault)
         moved_complaints = complaints.rotate_keys(session, new_vault)
+    # The imported snapshots too, before their key is retired (it alone opens them).
+    moved_rows = rotate_snapshots(RegistryStore(rt.settings.home), new_vault)
     final = new_ring
     for version in old_ring.versions:
         final = final.retire(version)
     final.save(path)
+    with rt.database.transaction() as session:
+        audit_log.append(
+            session,
+            actor=ACTOR,
+            action="vault.rotate",
+            subject=f"key version {final.current}",
+            detail=(
+                f"{moved} identities, {moved_complaints} complaint reporter numbers, "
+                f"{moved_rows} registry snapshot rows resealed; retired version(s) "
+                + ", ".join(str(v) for v in old_ring.versions)
+            ),
+        )
     typer.echo(f"{moved} identity records now under key version {final.current}")
     typer.echo(
         f"{moved_complaints} complaint reporter numbers now under key version {final.current}"
     )
+    typer.echo(f"{moved_rows} registry snapshot rows now under key version {final.current}")
 
 
 @enterprise_app.command("add")

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["KEY_BYTES", "MAX_KEY_VERSION", "VAULT_KEY_FILE", "KeyRing", "KeyVersion"]
 
 VAULT_KEY_FILE = "vault.json"
+VAULT_CHECK_FILE = "vault.check"  # fingerprints of the ring's versions (see from_settings)
+_CHECK_TEXT = b"mvnoguard vault key check"
 KEY_BYTES = 32
 MAX_KEY_VERSION = 0xFFFF
 
@@ -185,10 +187,62 @@ class KeyRing:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KeyRing:
-        """``MVNOGUARD_VAULT_KEY`` if set, else ``HOME/keys/vault.json`` (created if absent)."""
+        """``MVNOGUARD_VAULT_KEY`` if set, else ``HOME/keys/vault.json`` (created if absent).
+
+        Checked against ``HOME/keys/vault.check``, the ring's fingerprints as this home first
+        used it: a ring whose key of the same version differs (another home's
+        ``MVNOGUARD_VAULT_KEY``, a restored wrong file) is refused, and so is creating a fresh
+        ring where one was used before (a lost key file): either would store new identities
+        beside data no key opens any more, under tokens that never match the old ones.
+        """
+        check = settings.keys_dir / VAULT_CHECK_FILE
         if settings.vault_key is not None:
-            return cls.from_json(settings.vault_key.get_secret_value())
-        return cls.load_or_create(settings.keys_dir / VAULT_KEY_FILE)
+            ring = cls.from_json(settings.vault_key.get_secret_value())
+        else:
+            path = settings.keys_dir / VAULT_KEY_FILE
+            if check.exists() and not path.exists():
+                raise ConfigurationError(
+                    f"the vault key file {path} is missing, but this home's identity data was "
+                    "sealed with it: restore the file from its backup (a new key could open "
+                    "none of that data)",
+                    code="vault_key_missing",
+                )
+            ring = cls.load_or_create(path)
+        ring.check_against(check)
+        return ring
+
+    def fingerprints(self) -> dict[str, str]:
+        """Per version, a keyed hash of a fixed text: which keys a ring holds, not the keys."""
+        return {
+            str(version): hmac.new(keys.mac, _CHECK_TEXT, "sha256").hexdigest()
+            for version, keys in self._keys.items()
+        }
+
+    def check_against(self, path: Path) -> None:
+        """Refuse this ring if a version it shares with ``path``'s fingerprints differs; then
+        record the versions the file lacks (new ones after a rotation)."""
+        mine = self.fingerprints()
+        try:
+            known: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            known = {}
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(
+                f"the vault check file {path} cannot be read ({type(exc).__name__}); "
+                "restore it from its backup"
+            ) from None
+        differ = sorted(v for v in mine.keys() & known.keys() if mine[v] != known[v])
+        if differ:
+            raise ConfigurationError(
+                f"the vault key ring is not the one this home's data was sealed with (key "
+                f"version {differ[0]} differs): use the home's own key file or "
+                "MVNOGUARD_VAULT_KEY",
+                code="vault_key_mismatch",
+            )
+        if mine.keys() - known.keys():
+            _ensure_private_dir(path)
+            tmp = _write_private_temp(path, json.dumps({**known, **mine}, sort_keys=True))
+            tmp.replace(path)
 
     @classmethod
     def _load(cls, path: Path) -> KeyRing:

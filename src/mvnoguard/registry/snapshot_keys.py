@@ -1,0 +1,67 @@
+"""Moving the imported registry snapshots to the vault's current key version.
+
+``vault rotate`` moves the store's identity records; the per-enterprise Parquet snapshots of
+``registry import`` hold sealed document numbers and names and keyed tokens too. Left behind,
+their ciphertexts would need the retired key, and their tokens would no longer match the
+tokens of identities imported or signed up after the rotation (the audit counts one person's
+cards across enterprises by token). Each file is rewritten batch by batch under the current
+version and replaces the old one only when whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mvnoguard.analytics import store
+from mvnoguard.analytics.store import RegistryStore
+from mvnoguard.identity.columns import identity_token_column
+from mvnoguard.identity.vault import PiiVault
+
+_BATCH_ROWS = 100_000
+# (ciphertext column, its vault context, the document-type column and token column it feeds)
+_SEALED = (
+    ("doc_number_ct", "doc_number", "doc_type", "doc_token"),
+    ("name_ct", "name", None, None),
+    ("guardian_number_ct", "doc_number", "guardian_doc_type", "guardian_token"),
+    ("agent_number_ct", "doc_number", "agent_doc_type", "agent_token"),
+)
+
+
+def _opened(vault: PiiVault, sealed: Sequence[bytes | None], context: str) -> list[str | None]:
+    return [None if blob is None else vault.decrypt(blob, context=context) for blob in sealed]
+
+
+def _rekeyed(table: pa.Table, vault: PiiVault) -> pa.Table:
+    for sealed, context, type_column, token_column in _SEALED:
+        clear = _opened(vault, table.column(sealed).to_pylist(), context)
+        resealed = pa.array(vault.encrypt_many(clear, context=context), pa.binary())
+        table = table.set_column(table.schema.get_field_index(sealed), sealed, resealed)
+        if type_column is not None and token_column is not None:
+            tokens = identity_token_column(
+                vault, table.column(type_column).combine_chunks(), pa.array(clear, pa.string())
+            )
+            index = table.schema.get_field_index(token_column)
+            table = table.set_column(index, token_column, pa.array(tokens, pa.string()))
+    return table
+
+
+def rotate_snapshots(registry: RegistryStore, vault: PiiVault) -> int:
+    """Reseal and re-token every snapshot row under ``vault``'s current version (the ring must
+    still hold the versions the files were written under); returns the rows moved."""
+    moved = 0
+    for path in registry.subscriber_files():
+        tmp = path.with_suffix(".rotating")
+        try:
+            with pq.ParquetWriter(tmp, store.SUBSCRIBERS) as writer:
+                for batch in pq.ParquetFile(path).iter_batches(batch_size=_BATCH_ROWS):
+                    table = pa.Table.from_batches([batch]).cast(store.SUBSCRIBERS)
+                    writer.write_table(_rekeyed(table, vault))
+                    moved += batch.num_rows
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        tmp.replace(path)
+    return moved
