@@ -543,6 +543,35 @@ def test_a_face_score_outside_0_to_1_is_refused(run: Run, home: Path, score: str
     refused(outcome, "bad_face_score", "from 0 to 1", "(field: face_score)")
 
 
+def test_a_cancellation_must_fall_between_activation_and_now(run: Run, home: Path) -> None:
+    """Retention runs from the cancellation: a back-dated one would purge early, a future one
+    would keep the identity too long."""
+    setup_market(home)
+    assert run(*REGISTER, "--face-score", "0.9", "--at", "2016-03-01T10:00:00").status == 0
+    cancel = ("subscriber", "cancel", "17090000001", "--reason", "r", "--at")
+    refused(run(*cancel, "2016-02-01T10:00:00"), "before_activation", "(field: at)")
+    refused(run(*cancel, "2999-01-01T00:00:00"), "future_time", "(field: at)")
+    refused(run(*cancel, "0001-01-01T00:00:00+14:00"), "invalid_input", "out of range")
+    assert run(*cancel, "2016-04-01T10:00:00").status == 0
+
+
+def test_sign_up_json_takes_the_at_option(run: Run, home: Path, tmp_path: Path) -> None:
+    setup_market(home)
+    body = {
+        "msisdn": "17090000001",
+        "enterprise_code": "E01",
+        "outlet_code": "E01-OWN",
+        "holder": {"doc_type": "RIC", "number": HOLDER, "name": "王小明"},
+        "verification_method": "reader",
+        "face_score": 0.9,
+    }
+    path = tmp_path / "sign-up.json"
+    path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    outcome = run(*REGISTER[:2], "--from-json", str(path), "--at", "2016-03-01T10:00:00+08:00")
+    assert outcome.status == 0, outcome.err
+    assert json.loads(outcome.out)["activated_at"].startswith("2016-03-01T02:00:00")
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

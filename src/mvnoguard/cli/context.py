@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +12,7 @@ import typer
 
 from mvnoguard.config import Settings
 from mvnoguard.domain.calendar import as_aware, utc_now
-from mvnoguard.errors import MvnoguardError
+from mvnoguard.errors import InvalidInput, MvnoguardError
 from mvnoguard.runtime import Runtime
 
 
@@ -70,4 +70,10 @@ AtOption = Annotated[
 
 def when(at: datetime | None) -> datetime:
     """The moment a command acts at: ``--at`` if given, else now."""
-    return as_aware(at) if at else utc_now()
+    if not at:
+        return utc_now()
+    try:
+        as_aware(at).astimezone(UTC)  # an offset can take year 1 or 9999 out of range
+    except OverflowError:
+        raise InvalidInput(f"--at {at.isoformat()} is out of range", field="at") from None
+    return as_aware(at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from datetime import date, datetime
@@ -274,6 +275,8 @@ def subscriber_register(
     """Sign a subscriber up under the real-name rules; prints the masked record."""
     if from_json is not None:
         sign_up = _sign_up_from_json(from_json)
+        if at is not None:  # --at names the moment whatever the JSON says
+            sign_up = dataclasses.replace(sign_up, at=at)
     else:
         holder = _document(doc, name, birth_date)
         missing = [

@@ -26,9 +26,10 @@ def _fill(fast: pa.Array, use_fast: pa.Array, values: list[str | None], slow) ->
 
 
 def mask_number_column(numbers: pa.Array) -> pa.Array:
-    """``mask_number`` of every value: first 4 and last 4 kept beyond 8 characters."""
+    """``mask_number`` of every value: the fast path for resident identity card lengths (15
+    characters or more, first 4 and last 4 kept), the scalar function for the rest."""
     length = pc.utf8_length(numbers)
-    long_enough = pc.fill_null(pc.greater(length, 8), False)
+    long_enough = pc.fill_null(pc.greater_equal(length, 15), False)
     stars = pc.binary_repeat("*", pc.max_element_wise(pc.subtract(length, 8), 0))
     fast = pc.binary_join_element_wise(
         pc.utf8_slice_codeunits(numbers, 0, 4),

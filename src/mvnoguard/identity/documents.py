@@ -68,6 +68,7 @@ from stdnum.cn import uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 
 from mvnoguard.domain.documents import DocType, DocumentCheck
+from mvnoguard.identity.vault import mask_number
 
 __all__ = [
     "REASONS",
@@ -431,10 +432,6 @@ def age_on(birth_date: date, on: date) -> int:
 def mask_document_number(number: str) -> str:
     """Hide the middle of a document number: ``110101199003071234`` -> ``1101**********1234``.
 
-    Numbers of 8 characters or fewer keep only their first and last character; 2 or fewer
-    are masked entirely, as keeping both ends would reveal them whole.
+    The one masking rule of :func:`mvnoguard.identity.vault.mask_number` (at most half shows).
     """
-    if len(number) <= 2:
-        return "*" * len(number)
-    keep = 1 if len(number) <= 8 else 4
-    return number[:keep] + "*" * (len(number) - 2 * keep) + number[-keep:]
+    return mask_number(number)

@@ -263,15 +263,18 @@ def mask_name(name: str) -> str:
 def mask_number(number: str) -> str:
     """A document number for display, length kept: ``110101199003071234`` -> ``1101**********1234``.
 
-    Longer than 8 characters: first 4 and last 4 kept; 3 to 8: first and last kept; 1 or 2:
-    all masked (keeping "first and last" would show the whole number).
+    At most half the number shows: 15 characters or more (resident identity cards) keep the
+    first and last 4; 9 to 14 (passports, travel permits) the first and last 2; 3 to 8 the first
+    and last; 1 or 2 are all masked.
     """
     n = len(number)
-    if n <= 2:
-        return "*" * n
-    if n <= 8:
-        return number[0] + "*" * (n - 2) + number[-1]
-    return number[:4] + "*" * (n - 8) + number[-4:]
+    kept = number_kept(n)
+    return number[:kept] + "*" * (n - 2 * kept) + (number[-kept:] if kept else "")
+
+
+def number_kept(length: int) -> int:
+    """How many characters :func:`mask_number` keeps at each end of a number this long."""
+    return 4 if length >= 15 else 2 if length >= 9 else 1 if length >= 3 else 0
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -18,7 +18,14 @@ from functools import partialmethod
 from sqlalchemy import case, func, select, union_all
 from sqlalchemy.orm import Session
 
-from mvnoguard.domain.calendar import CHINA_TZ, add_years, as_aware, local_date
+from mvnoguard.domain.calendar import (
+    CHINA_TZ,
+    add_years,
+    as_aware,
+    local_date,
+    not_in_future,
+    utc_now,
+)
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.subscribers import LifecycleEventKind, ReviewTaskKind, SubscriberStatus
 from mvnoguard.errors import RegistrationRefused, RuleViolation
@@ -62,6 +69,17 @@ def _move(
         raise RuleViolation(
             f"cannot move {subscriber.msisdn} from {subscriber.status} by {kind.value}",
             code="bad_transition",
+        )
+    # The history must stay possible. Retention runs from the cancellation: a back-dated one
+    # would purge early, a future one would keep the identity too long.
+    if status == CANCELLED:
+        not_in_future(at, now=utc_now(), what="a cancellation", field="at")
+    if subscriber.activated_at is not None and at < as_aware(subscriber.activated_at):
+        raise RuleViolation(
+            f"{subscriber.msisdn} was activated at {subscriber.activated_at.isoformat()}: "
+            "an event cannot come before it",
+            code="before_activation",
+            field="at",
         )
     subscriber.status = status
     if status == CANCELLED:
