@@ -16,6 +16,7 @@ from mvnoguard.identity.vault import PiiVault
 from mvnoguard.linkage import citizen
 from mvnoguard.linkage.citizen import OutboxSender
 from mvnoguard.linkage.identity_links import tasks_for
+from mvnoguard.registry.identities import rotate_keys
 from mvnoguard.storage.audit_log import verify_chain
 from mvnoguard.storage.database import Database
 from mvnoguard.storage.models import AuditEntry, CitizenCode
@@ -169,6 +170,29 @@ def test_wrong_codes_lock_the_identity(
     assert view.total == 3
     assert actions.count("citizen.bad_code") == 5  # 4 counted, the 5th locked, then 1 expired
     assert actions.count("citizen.locked") == 1
+
+
+def test_a_key_rotation_unlocks_no_one(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
+    """Locks and request windows are keyed by the identity's token: after a rotation the
+    token differs, and the lock under the old one must still hold."""
+    ask(market, vault, policy, tmp_path)
+    code = code_in(outbox(tmp_path)[0])
+    wrong = "000000" if code != "000000" else "111111"
+    for attempt in range(5):
+        with pytest.raises(Unauthorized), market.transaction() as session:
+            citizen.check_all(session, vault, code=wrong, client="web", now=NOW, policy=policy, **A)
+    rotated = PiiVault(vault.ring.rotate())
+    with market.transaction() as session:
+        rotate_keys(session, rotated)
+    with pytest.raises(RateLimited) as locked, market.transaction() as session:
+        citizen.check_all(session, rotated, code=code, client="web", now=NOW, policy=policy, **A)
+    assert locked.value.code == "locked"
+    with pytest.raises(RateLimited), market.transaction() as session:
+        citizen.request_code(
+            session, rotated, OutboxSender(tmp_path), client="web2", now=NOW, policy=policy, **A
+        )
 
 
 def test_code_requests_are_rate_limited_per_identity_and_per_client(

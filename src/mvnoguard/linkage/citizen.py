@@ -22,6 +22,7 @@ import json
 import math
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -186,12 +187,12 @@ def _code_hash(vault: PiiVault, request: _Request, code: str) -> str:
 
 
 def _window(
-    session: Session, column: Any, key: str, since: datetime
+    session: Session, column: Any, keys: Sequence[str], since: datetime
 ) -> tuple[int, datetime | None]:
-    """How many codes ``key`` asked for after ``since``, and when the oldest of them was."""
+    """How many codes ``keys`` asked for after ``since``, and when the oldest of them was."""
     count, oldest = session.execute(
         select(func.count(CitizenCode.id), func.min(CitizenCode.created_at)).where(
-            column == key, CitizenCode.created_at > since
+            column.in_(keys), CitizenCode.created_at > since
         )
     ).one()
     return int(count or 0), oldest
@@ -201,12 +202,18 @@ def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(1, math.ceil((moment - now).total_seconds()))
 
 
-def _lock(session: Session, identity_key: str) -> CitizenLock | None:
-    return session.scalar(select(CitizenLock).where(CitizenLock.identity_key == identity_key))
+def _lock(session: Session, tokens: Sequence[str]) -> CitizenLock | None:
+    """The identity's lock row under any key version (a rotation must not unlock anyone)."""
+    return session.scalar(
+        select(CitizenLock)
+        .where(CitizenLock.identity_key.in_(tokens))
+        .order_by(CitizenLock.locked_until.desc().nulls_last(), CitizenLock.id)
+        .limit(1)
+    )
 
 
-def _refuse_if_locked(session: Session, identity_key: str, now: datetime) -> None:
-    lock = _lock(session, identity_key)
+def _refuse_if_locked(session: Session, tokens: Sequence[str], now: datetime) -> None:
+    lock = _lock(session, tokens)
     if lock is not None and lock.locked_until is not None and lock.locked_until > now:
         raise RateLimited(
             "too many wrong codes: try again later",
@@ -234,17 +241,17 @@ def request_code(
     client_key = vault.token("citizen_client", _field(client, "client"))
     settings = linkage_settings(policy_or_default(policy))
     hour_ago = now - timedelta(hours=1)
-    for column, key in (
-        (CitizenCode.identity_key, request.identity_key),
-        (CitizenCode.client_key, client_key),
+    for column, keys in (
+        (CitizenCode.identity_key, request.tokens),
+        (CitizenCode.client_key, (client_key,)),
     ):
-        count, oldest = _window(session, column, key, hour_ago)
+        count, oldest = _window(session, column, keys, hour_ago)
         if count >= settings.codes_per_hour and oldest is not None:
             raise RateLimited(
                 "too many code requests: try again later",
                 retry_after=_seconds_until(oldest + timedelta(hours=1), now),
             )
-    _refuse_if_locked(session, request.identity_key, now)
+    _refuse_if_locked(session, request.tokens, now)
     identity = _holder(session, vault, request)
     holder = live_holder(session, request.national) if identity is not None else None
     matched = identity is not None and holder is not None and holder.identity_id == identity.id
@@ -274,15 +281,15 @@ def request_code(
 
 
 def _count_wrong_code(
-    session: Session, identity_key: str, now: datetime, settings: LinkageSettings
+    session: Session, request: _Request, now: datetime, settings: LinkageSettings
 ) -> None:
     """Count a wrong code (and lock at the limit) in a transaction of its own, committed now."""
     bind = session.get_bind()
     engine = bind.engine if isinstance(bind, Connection) else bind
     with Session(engine) as side, side.begin():
-        lock = _lock(side, identity_key)
+        lock = _lock(side, request.tokens)
         if lock is None:
-            lock = CitizenLock(identity_key=identity_key, wrong_codes=0, updated_at=now)
+            lock = CitizenLock(identity_key=request.identity_key, wrong_codes=0, updated_at=now)
             side.add(lock)
         lock.wrong_codes += 1
         lock.updated_at = now
@@ -293,7 +300,12 @@ def _count_wrong_code(
             action = "citizen.locked"
         side.flush()
         audit_log.append(
-            side, actor=ACTOR, action=action, subject=identity_key, detail="code or name", at=now
+            side,
+            actor=ACTOR,
+            action=action,
+            subject=request.identity_key,
+            detail="code or name",
+            at=now,
         )
 
 
@@ -313,7 +325,7 @@ def _verified(
     request = _request(vault, doc_type, doc_number, name, msisdn)
     _field(client, "client")
     settings = linkage_settings(policy_or_default(policy))
-    _refuse_if_locked(session, request.identity_key, now)
+    _refuse_if_locked(session, request.tokens, now)
     given = code.strip() if isinstance(code, str) else ""
     valid = (
         len(given) == CODE_DIGITS
@@ -334,10 +346,10 @@ def _verified(
     # Nothing is written here before the wrong-code count, which runs in its own transaction.
     identity = _holder(session, vault, request, audit=False) if valid else None
     if identity is None:
-        _count_wrong_code(session, request.identity_key, now, settings)
+        _count_wrong_code(session, request, now, settings)
         raise Unauthorized("the code is wrong or has expired", code="bad_code", field="code")
     _audit_match(session, identity)
-    lock = _lock(session, request.identity_key)
+    lock = _lock(session, request.tokens)
     if lock is not None and lock.wrong_codes:
         lock.wrong_codes = 0
         lock.updated_at = now
