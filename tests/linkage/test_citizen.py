@@ -180,7 +180,7 @@ def test_a_key_rotation_unlocks_no_one(
     ask(market, vault, policy, tmp_path)
     code = code_in(outbox(tmp_path)[0])
     wrong = "000000" if code != "000000" else "111111"
-    for attempt in range(5):
+    for _ in range(5):
         with pytest.raises(Unauthorized), market.transaction() as session:
             citizen.check_all(session, vault, code=wrong, client="web", now=NOW, policy=policy, **A)
     rotated = PiiVault(vault.ring.rotate())
