@@ -130,3 +130,21 @@ def test_only_enterprise_keys_sign_up(live: LiveServer) -> None:
         response = client.post("/v1/subscribers", json=sign_up_body("17090000300"))
     assert_error(response, 403, "forbidden")
     assert row_counts(live.runtime.database) == before
+
+
+def test_a_sign_up_refused_on_the_name_is_audited_and_tells_no_name(live: LiveServer) -> None:
+    """The stored name was read to compare it: the refusal leaves an audit entry all the same
+    (guessing names leaves a trace), and the answer holds no name."""
+    with live.client("E01") as client:
+        first = client.post("/v1/subscribers", json=sign_up_body("17090000700"))
+        holder = {"doc_type": "RIC", "number": ric(sequence=789), "name": "张三"}
+        refused = client.post("/v1/subscribers", json=sign_up_body("17090000701", holder=holder))
+    assert first.status_code == 201, first.text
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "name_mismatch"
+    assert "赵" not in refused.text and "张" not in refused.text
+    with live.runtime.database.transaction() as session:
+        entries = session.scalars(
+            select(AuditEntry.subject).where(AuditEntry.action == "identity.match")
+        ).all()
+    assert entries == ["msisdn:17090000701"]

@@ -8,11 +8,13 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import select
 
 from mvnoguard.analytics.store import RegistryStore
 from mvnoguard.identity.vault import PiiVault
 from mvnoguard.registry.bulk_import import import_registry
 from mvnoguard.storage.database import Database
+from mvnoguard.storage.models import AuditEntry
 from tests.registry.builders import ric
 
 HEADER = (
@@ -302,3 +304,16 @@ def test_numbers_in_any_common_spelling_load_as_everywhere_else(
     )
     assert stored == ([f"1709000000{i}" for i in range(1, 5)],)
     assert ("E01", "17090000000", "17090009999") in _reference(home, "number_blocks")
+
+
+def test_an_import_that_seals_identities_is_audited_once(
+    tmp_path: Path, home: Path, database: Database, vault: PiiVault
+) -> None:
+    write_snapshot(tmp_path / "snap")
+    import_registry(tmp_path / "snap", home=home, database=database, vault=vault)
+    import_registry(tmp_path / "snap", home=home, database=database, vault=vault)  # no-op
+    with database.transaction() as session:
+        details = session.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "registry.import")
+        ).all()
+    assert details == ["13 subscriber rows sealed from subscribers.csv"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,17 +17,18 @@ from mvnoguard.analytics.store import RegistryStore
 from mvnoguard.cli.context import AtOption, print_json, runtime, when
 from mvnoguard.domain.calendar import not_in_future, utc_now
 from mvnoguard.domain.subscribers import HostNetwork, LifecycleEventKind, OutletKind
-from mvnoguard.errors import ConfigurationError, InvalidInput
+from mvnoguard.errors import ConfigurationError, InvalidInput, RegistrationRefused
 from mvnoguard.identity.documents import parse_document_input
 from mvnoguard.identity.vault import VAULT_KEY_FILE, PiiVault
 from mvnoguard.linkage import complaints
 from mvnoguard.registry import catalog
 from mvnoguard.registry.identities import rotate_keys
 from mvnoguard.registry.records import iso_utc, subscriber_record
-from mvnoguard.registry.registration import SignUp
+from mvnoguard.registry.registration import NAME_MISMATCH, SignUp, record_name_refusal
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.registry.snapshot_keys import rotate_snapshots
 from mvnoguard.registry.subscribers import latest_subscriber
+from mvnoguard.runtime import Runtime
 from mvnoguard.storage import audit_log
 from mvnoguard.storage.database import current_revision, upgrade
 
@@ -303,12 +306,23 @@ def subscriber_register(
             at=at,
         )
     rt = runtime(ctx)
-    with rt.database.transaction() as session:
+    with _name_refusals_audited(rt, sign_up), rt.database.transaction() as session:
         registration = rt.registration.register(session, sign_up, actor=ACTOR)
         record = subscriber_record(session, registration.subscriber, actor=ACTOR)
         if registration.review_task is not None:
             record["review_task"] = registration.review_task.reason
     print_json(record)
+
+
+@contextlib.contextmanager
+def _name_refusals_audited(rt: Runtime, sign_up: SignUp) -> Iterator[None]:
+    try:
+        yield
+    except RegistrationRefused as exc:
+        if exc.code == NAME_MISMATCH:
+            with rt.database.transaction() as session:
+                record_name_refusal(session, sign_up.msisdn, actor=ACTOR)
+        raise
 
 
 @subscriber_app.command("transfer")
@@ -321,7 +335,7 @@ def subscriber_transfer(
     """Hand a live number to a new holder (a full re-registration)."""
     rt = runtime(ctx)
     sign_up = _sign_up_from_json(from_json)
-    with rt.database.transaction() as session:
+    with _name_refusals_audited(rt, sign_up), rt.database.transaction() as session:
         registration = rt.registration.transfer(session, sign_up, actor=ACTOR)
         print_json(subscriber_record(session, registration.subscriber, actor=ACTOR))
 

@@ -45,6 +45,7 @@ from mvnoguard.errors import DataFileError, MvnoguardError
 from mvnoguard.identity.vault import KeyRing, PiiVault
 from mvnoguard.registry import catalog
 from mvnoguard.registry.snapshot_rows import OPTIONAL, REQUIRED, prepare
+from mvnoguard.storage import audit_log
 from mvnoguard.storage.database import Database
 from mvnoguard.storage.models import Enterprise, NumberBlock, Outlet
 
@@ -483,6 +484,17 @@ def import_registry(
     shutil.rmtree(staging, ignore_errors=True)
     manifest["files"].update({digest: path.name for path, digest in digests.items()})
     _save_manifest(manifest_path, manifest)
+    if summary.files_imported:
+        # Identity data was sealed and tokenised in bulk: one entry says what and from where.
+        with database.transaction() as session:
+            audit_log.append(
+                session,
+                actor=ACTOR,
+                action="registry.import",
+                subject=folder.name,
+                detail=f"{summary.rows_loaded} subscriber rows sealed from "
+                + ", ".join(summary.files_imported),
+            )
     summary.rows_quarantined = quarantine.rows
     summary.quarantine_file = quarantine.write()
     return summary

@@ -44,6 +44,23 @@ from mvnoguard.storage.models import (
     Verification,
 )
 
+NAME_MISMATCH = "name_mismatch"
+
+
+def record_name_refusal(session: Session, msisdn: str, *, actor: str) -> None:
+    """Audit the name comparison of a sign-up refused as ``name_mismatch``.
+
+    The refusal rolls the sign-up's transaction back, with any entry written in it; the caller
+    records the comparison in a transaction of its own, so that guessing names leaves a trace.
+    """
+    audit_log.append(
+        session,
+        actor=actor,
+        action="identity.match",
+        subject=f"msisdn:{msisdn}",
+        detail="sign-up refused: the holder's name is not the one stored with the document",
+    )
+
 
 @dataclass(frozen=True)
 class SignUp:
@@ -156,7 +173,7 @@ class RegistrationService:
             # The real-name rule: one document, one name. The answer never says which name.
             raise RegistrationRefused(
                 "the holder's name is not the name registered with this document",
-                code="name_mismatch",
+                code=NAME_MISMATCH,
                 field="name",
             )
         rules.check_card_limit(session, ruleset, enterprise, known_holder)

@@ -8,6 +8,7 @@ always masked in answers; clear documents exist only in memory while the sign-up
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Path, Request, status
@@ -20,9 +21,10 @@ from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
 from mvnoguard.domain.access import Role
 from mvnoguard.domain.calendar import utc_now
 from mvnoguard.domain.subscribers import LifecycleEventKind
+from mvnoguard.errors import RegistrationRefused
 from mvnoguard.identity.phones import normalize_msisdn
 from mvnoguard.registry.records import holder_period, iso_utc, subscriber_record
-from mvnoguard.registry.registration import SignUp
+from mvnoguard.registry.registration import NAME_MISMATCH, SignUp, record_name_refusal
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.registry.subscribers import latest_subscriber
 from mvnoguard.storage.models import Subscriber
@@ -140,7 +142,15 @@ async def register_subscriber(
         registration = runtime.registration.register(session, sign_up, actor=principal.actor)
         return _registered_record(registration.subscriber, actor=principal.actor)
 
-    return await in_transaction(request, work)
+    try:
+        return await in_transaction(request, work)
+    except RegistrationRefused as exc:
+        if exc.code == NAME_MISMATCH:  # the refused comparison is audited all the same
+            await in_transaction(
+                request,
+                partial(record_name_refusal, msisdn=body.msisdn, actor=principal.actor),
+            )
+        raise
 
 
 def _registered_record(subscriber: Subscriber, *, actor: str) -> dict[str, Any]:
