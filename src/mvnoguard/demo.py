@@ -150,6 +150,7 @@ def write_demo_report(rt: Runtime, market: MarketDemo, sections: list[str]) -> P
 def run_market(rt: Runtime, *, scale: float = DEMO_SCALE, seed: int = 2015) -> MarketDemo:
     """Synthetic market -> registry import -> audit -> statistics -> HTML report."""
     import json
+    import shutil
 
     from mvnoguard.analytics.audit import run_audit
     from mvnoguard.analytics.statistics import market_statistics
@@ -164,6 +165,9 @@ def run_market(rt: Runtime, *, scale: float = DEMO_SCALE, seed: int = 2015) -> M
     audit = run_audit(store, rt.policy).to_json()
     store.save_audit(audit)
     truth = json.loads((market_dir / "truth.json").read_text(encoding="utf-8"))
+    # The generated snapshots hold (made-up) document numbers and names in clear: once
+    # imported, sealed, they are not left lying in the home.
+    shutil.rmtree(market_dir / "subscribers", ignore_errors=True)
     found = {e["enterprise_code"]: e for e in audit["enterprises"]}
     exact = all(
         found[t["enterprise_code"]][key] == t[key]
@@ -351,8 +355,10 @@ def run_detection(
     from mvnoguard.synth.traffic import generate_traffic
 
     folder = rt.settings.home / "demo-traffic"
-    market = rt.settings.home / "demo-market"
-    generate_traffic(folder, users=users, seed=seed, market=market if market.is_dir() else None)
+    # The imported registry (numbers in clear, identities sealed) gives the subscribers' numbers.
+    registry = rt.settings.home / "registry"
+    has_registry = (registry / "subscribers").is_dir()
+    generate_traffic(folder, users=users, seed=seed, market=registry if has_registry else None)
     risk_list = rt.settings.reports_dir / "risk-list.csv"
     result = screen(
         calls=[folder / "calls.csv"],
