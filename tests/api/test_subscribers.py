@@ -135,16 +135,21 @@ def test_only_enterprise_keys_sign_up(live: LiveServer) -> None:
 def test_a_sign_up_refused_on_the_name_is_audited_and_tells_no_name(live: LiveServer) -> None:
     """The stored name was read to compare it: the refusal leaves an audit entry all the same
     (guessing names leaves a trace), and the answer holds no name."""
+    holder = {"doc_type": "RIC", "number": ric(sequence=791), "name": "赵六一"}
     with live.client("E01") as client:
-        first = client.post("/v1/subscribers", json=sign_up_body("17090000700"))
-        holder = {"doc_type": "RIC", "number": ric(sequence=789), "name": "张三"}
-        refused = client.post("/v1/subscribers", json=sign_up_body("17090000701", holder=holder))
+        first = client.post("/v1/subscribers", json=sign_up_body("17090000700", holder=holder))
+        other_name = {**holder, "name": "张三"}
+        refused = client.post(
+            "/v1/subscribers", json=sign_up_body("17090000701", holder=other_name)
+        )
     assert first.status_code == 201, first.text
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "name_mismatch"
     assert "赵" not in refused.text and "张" not in refused.text
     with live.runtime.database.transaction() as session:
         entries = session.scalars(
-            select(AuditEntry.subject).where(AuditEntry.action == "identity.match")
+            select(AuditEntry.detail).where(
+                AuditEntry.action == "identity.match", AuditEntry.subject == "msisdn:17090000701"
+            )
         ).all()
-    assert entries == ["msisdn:17090000701"]
+    assert entries == ["sign-up refused: the holder's name is not the one stored with the document"]
