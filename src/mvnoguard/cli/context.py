@@ -72,8 +72,9 @@ def when(at: datetime | None) -> datetime:
     """The moment a command acts at: ``--at`` if given, else now."""
     if not at:
         return utc_now()
+    aware = as_aware(at)
     try:
-        as_aware(at).astimezone(UTC)  # an offset can take year 1 or 9999 out of range
+        aware.astimezone(UTC)  # an offset can take year 1 or 9999 out of range
     except OverflowError:
         raise InvalidInput(f"--at {at.isoformat()} is out of range", field="at") from None
-    return as_aware(at)
+    return aware

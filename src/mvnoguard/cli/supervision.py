@@ -19,7 +19,6 @@ from mvnoguard.supervision.inspection_records import (
     attach_evidence,
     import_inspections,
     inspectable_outlets,
-    outlet_note,
     parse_result,
     record,
 )
@@ -120,8 +119,7 @@ def inspections_record(
         today=local_date(moment),
     )
     with rt.database.transaction() as session:
-        changed = record(session, result, actor=ACTOR, at=moment)
-        note = outlet_note(session, result)
+        recorded = record(session, result, actor=ACTOR, at=moment)
         stored = [
             attach_evidence(
                 session,
@@ -136,8 +134,8 @@ def inspections_record(
     print_json(
         {
             "inspection_id": inspection_id,
-            "recorded": changed,
-            "warnings": [note] if note else [],
+            "recorded": recorded.changed,
+            "warnings": [recorded.outlet_note] if recorded.outlet_note else [],
             "evidence": stored,
             "rectifications_closed": [c.id for c in closed],
         }

@@ -31,6 +31,7 @@ from mvnoguard.identity.phones import national_digits
 from mvnoguard.identity.vault import PiiVault
 
 REQUIRED = ("msisdn", "enterprise_code", "status", "activated_at")
+_MSISDN = r"^1\d{10}$"  # the national form a stored subscriber number takes
 OPTIONAL = (
     "cancelled_at",
     "doc_type",
@@ -92,15 +93,16 @@ def prepare(
             reasons[i].append((field, code, reason))
 
     msisdn = _column(batch, "msisdn")
-    plain = _mask(pc.match_substring_regex(msisdn, r"^1\d{10}$"))
-    if not plain.all():  # the other spellings (+86, 0086, 86, spaces, dashes, full width)
+    valid = _mask(pc.match_substring_regex(msisdn, _MSISDN))
+    if not valid.all():  # the other spellings (+86, 0086, 86, spaces, dashes, full width)
         values = msisdn.to_pylist()
-        for i in np.flatnonzero(~plain):
+        for i in np.flatnonzero(~valid):
             if values[i] is not None:
                 values[i] = national_digits(values[i])
         msisdn = pa.array(values, pa.string())
+        valid = _mask(pc.match_substring_regex(msisdn, _MSISDN))
     flag(
-        ~_mask(pc.match_substring_regex(msisdn, r"^1\d{10}$")),
+        ~valid,
         "msisdn",
         "bad_msisdn",
         "not an 11-digit mobile number",

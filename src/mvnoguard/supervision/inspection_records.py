@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -128,27 +129,34 @@ def parse_result(raw: dict[str, str | None], *, today: date) -> InspectionResult
     )
 
 
-def outlet_note(session: Session, result: InspectionResult) -> str | None:
-    """Why the inspected outlet is not one of the enterprise's catalogued outlets, if it is not.
+class Recorded(NamedTuple):
+    """What :func:`record` did: ``changed`` False when the same result was already stored, and
+    why the inspected outlet is not one of the enterprise's catalogued outlets, if it is not.
 
-    The result still counts for the enterprise (cards sold at an uncatalogued outlet are the
+    Such a result still counts for the enterprise (cards sold at an uncatalogued outlet are the
     enterprise's), but no outlet is blacklisted for it, and the inspector should know.
     """
+
+    changed: bool
+    outlet_note: str | None
+
+
+def _outlet_note(session: Session, result: InspectionResult, enterprise: Enterprise) -> str | None:
     outlet = catalog.get_outlet(session, result.outlet_code)
     if outlet is None:
         return f"outlet {result.outlet_code} is not in the catalog"
-    enterprise = catalog.get_enterprise(session, result.enterprise_code)
     if outlet.enterprise_id != enterprise.id:
         return f"outlet {result.outlet_code} is not {result.enterprise_code}'s"
     return None
 
 
-def record(session: Session, result: InspectionResult, *, actor: str, at: datetime) -> bool:
-    """Store one result; False when the same result was already stored (nothing changes)."""
+def record(session: Session, result: InspectionResult, *, actor: str, at: datetime) -> Recorded:
+    """Store one result (nothing changes when the same result was already stored)."""
     existing = session.scalar(
         select(Inspection).where(Inspection.inspection_id == result.inspection_id)
     )
     enterprise = catalog.get_enterprise(session, result.enterprise_code)
+    note = _outlet_note(session, result, enterprise)
     kinds = ";".join(result.violations)
     if existing is not None:
         same = (
@@ -165,7 +173,7 @@ def record(session: Session, result: InspectionResult, *, actor: str, at: dateti
                 code="inspection_conflict",
                 field="inspection_id",
             )
-        return False
+        return Recorded(False, note)
     session.add(
         Inspection(
             inspection_id=result.inspection_id,
@@ -178,7 +186,7 @@ def record(session: Session, result: InspectionResult, *, actor: str, at: dateti
         )
     )
     audit_log.append(session, actor=actor, action="inspection.record", subject=result.inspection_id)
-    if result.outcome is InspectionOutcome.VIOLATION and outlet_note(session, result) is None:
+    if result.outcome is InspectionOutcome.VIOLATION and note is None:
         catalog.blacklist_outlet(
             session,
             result.outlet_code,
@@ -187,7 +195,7 @@ def record(session: Session, result: InspectionResult, *, actor: str, at: dateti
             actor=actor,
         )
     session.flush()
-    return True
+    return Recorded(True, note)
 
 
 def import_inspections(
@@ -217,19 +225,18 @@ def import_inspections(
                 result = parse_result(raw, today=today)
                 hold_write_lock(session)  # SQLite: or the savepoint would commit on its own
                 with session.begin_nested():
-                    changed = record(session, result, actor=actor, at=at)
+                    recorded = record(session, result, actor=actor, at=at)
             except (InvalidInput, NotFound) as exc:
                 problems.append(
                     RowProblem(path.name, row_number, exc.field or "", exc.code, exc.message)
                 )
                 continue
-            if not changed:
+            if not recorded.changed:
                 summary.unchanged += 1
                 continue
             summary.loaded += 1
-            note = outlet_note(session, result)
-            if note is not None:
-                summary.warnings.append(f"{path.name} row {row_number}: {note}")
+            if recorded.outlet_note is not None:
+                summary.warnings.append(f"{path.name} row {row_number}: {recorded.outlet_note}")
             elif (
                 result.outcome is InspectionOutcome.VIOLATION
                 and result.outlet_code not in summary.outlets_blacklisted
