@@ -149,6 +149,25 @@ def test_synth_traffic_days_out_of_range(run: Run, tmp_path: Path, start: str) -
     assert not out.exists()
 
 
+def test_a_column_named_twice_is_refused_by_every_import(
+    run: Run, home: Path, tmp_path: Path
+) -> None:
+    """The header check of every contract file (it was a KeyError traceback for complaints)."""
+    feed = tmp_path / "dup.csv"
+    feed.write_text(
+        "reported_number,reporter_number,category,received_at,text,text\n"
+        "17012345678,,fraud,2026-03-02T10:00:00,x,y\n",
+        encoding="utf-8",
+    )
+    refused(run("complaints", "import", str(feed)), "bad_header", "(field: text)")
+    rounds = tmp_path / "round.csv"
+    rounds.write_text(
+        "inspection_id,enterprise_code,outlet_code,inspected_on,outcome,violations,outcome\n",
+        encoding="utf-8",
+    )
+    refused(run("inspections", "import", str(rounds)), "bad_header", "(field: outcome)")
+
+
 def test_classic_mac_line_ends_are_named(run: Run, tmp_path: Path) -> None:
     feed = tmp_path / "cr.csv"
     feed.write_bytes(

@@ -73,6 +73,20 @@ def file_digest(path: Path) -> str:
 
 
 def columns_of(path: Path) -> list[str]:
+    """The column names of a contract file; a name given twice is refused (``bad_header``,
+    the column as field): no reader could tell which of the two a value belongs to."""
+    names = _names(path)
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        raise DataFileError(
+            f"{path.name}: the column {twice} appears more than once",
+            code="bad_header",
+            field=twice,
+        )
+    return names
+
+
+def _names(path: Path) -> list[str]:
     try:
         if path.suffix == ".parquet":
             return list(pq.read_schema(path).names)

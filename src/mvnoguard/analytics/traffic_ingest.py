@@ -139,14 +139,8 @@ def _check_columns(table: TrafficTable, path: Path) -> list[str]:
     try:
         names = columns_of(path)
     except DataFileError as exc:  # the file as a whole: name the input it was given as
-        raise DataFileError(exc.message, code=exc.code, field=table) from exc
-    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
-    if twice is not None:
-        raise DataFileError(
-            f"{path.name}: the column {twice} appears more than once",
-            code="bad_header",
-            field=twice,
-        )
+        field = table if exc.field == "file" else exc.field
+        raise DataFileError(exc.message, code=exc.code, field=field) from exc
     missing = [f.name for f in FIELDS[table] if f.required and f.name not in names]
     if missing:
         raise DataFileError(
