@@ -70,7 +70,7 @@ from mvnoguard.linkage.risk_numbers import (
 )
 from mvnoguard.registry.records import iso_utc
 from mvnoguard.storage import audit_log
-from mvnoguard.storage.database import hold_write_lock
+from mvnoguard.storage.database import hold_locks, hold_write_lock
 from mvnoguard.storage.models import Complaint, Enterprise, RiskNumber, Subscriber
 
 MAX_TEXT_CHARS = 4_000
@@ -436,7 +436,8 @@ def submit(
         own_enterprise(session, principal)  # an enterprise caller must be one we know
     actor = principal.actor if principal is not None else "citizen"
     if complaint.received_at is None:
-        hold_write_lock(session)  # SQLite: no other writer between the look-up and the insert
+        # No other send of it between the look-up and the insert (SQLite and PostgreSQL).
+        hold_locks(session, f"complaint:{item.reported}")
         earlier = _sent_earlier_today(session, vault, item, now)
         if earlier is not None:
             return ComplaintEntry(
