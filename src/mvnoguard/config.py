@@ -6,6 +6,7 @@ each default. Nothing else in the package reads the environment.
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from mvnoguard.errors import ConfigurationError
 DEFAULT_HOME = Path("mvnoguard-data")
 ENVIRONMENTS = ("development", "production")
 # The folders commands create under the home as they need them.
+HOME_MODE = 0o700  # owner only
 HOME_FOLDERS = ("keys", "reports", "quarantine", "registry", "traffic", "evidence", "outbox")
 
 
@@ -85,7 +87,9 @@ class Settings(BaseSettings):
                 f"{' or '.join(ENVIRONMENTS)}"
             )
         try:
-            self.home.mkdir(parents=True, exist_ok=True)
+            # A new home is the owner's alone: it holds the store, the key ring, the imported
+            # registry and the citizens' outbox. An existing folder keeps the mode it has.
+            self.home.mkdir(parents=True, mode=HOME_MODE, exist_ok=True)
         except OSError as exc:
             raise ConfigurationError(
                 f"cannot create the home folder {self.home}: {exc.strerror}; "
@@ -97,7 +101,19 @@ class Settings(BaseSettings):
                 raise ConfigurationError(
                     f"{path} is a file, but the home keeps a folder there: move the file away"
                 )
-        if self.environment == "production" and self.database_url is None:
+        if self.environment == "production":
+            self._check_production()
+
+    def _check_production(self) -> None:
+        if self.database_url is None:
             raise ConfigurationError(
                 "production needs MVNOGUARD_DATABASE_URL (a PostgreSQL URL), not the SQLite default"
+            )
+        open_to = stat.S_IMODE(self.home.stat().st_mode) & ~HOME_MODE
+        if open_to:
+            raise ConfigurationError(
+                f"the home folder {self.home} is open to other users (mode "
+                f"{stat.S_IMODE(self.home.stat().st_mode):o}); production keeps it to its owner: "
+                f"chmod 700 {self.home}",
+                code="home_open_to_others",
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -705,6 +706,27 @@ def test_an_unknown_environment_setting(run: Run) -> None:
     refused(
         outcome, "configuration", "MVNOGUARD_ENVIRONMENT", "development or production", status=3
     )
+
+
+def test_a_new_home_is_the_owners_alone(run: Run, home: Path) -> None:
+    run("stats")  # refused (nothing imported yet), but the home is made first
+    assert home.is_dir()
+    assert stat.S_IMODE(home.stat().st_mode) & 0o077 == 0, oct(home.stat().st_mode)
+
+
+def test_production_refuses_a_home_open_to_others(run: Run, home: Path) -> None:
+    home.mkdir()
+    home.chmod(0o755)
+    outcome = run(
+        "stats",
+        # Refused before any connection: the URL is never dialled.
+        env={
+            "MVNOGUARD_ENVIRONMENT": "production",
+            "MVNOGUARD_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none",
+        },
+    )
+    refused(outcome, "home_open_to_others", str(home), "mode 755", "chmod 700", status=3)
+    assert stat.S_IMODE(home.stat().st_mode) == 0o755  # refused, not changed behind the user
 
 
 @pytest.mark.parametrize("folder", ["quarantine", "reports", "registry", "traffic"])
