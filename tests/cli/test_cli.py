@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -365,12 +366,66 @@ def test_retention_purge_at(home: Path) -> None:
     register(home, "17090000001")
     ok(home, "subscriber", "cancel", "17090000001", "--reason", "left", "--at", "2016-04-01")
     # Kept for two years after the cancellation date, purged after.
-    assert ok(home, "retention", "purge", "--at", "2018-04-01").strip() == "0 identities purged"
-    assert ok(home, "retention", "purge", "--at", "2018-04-02").strip() == "1 identities purged"
+    purge = ("retention", "purge", "--at")
+    assert ok(home, *purge, "2018-04-01").splitlines()[0] == "0 identities purged"
+    assert ok(home, *purge, "2018-04-02").splitlines()[0] == "1 identities purged"
     shown = ok_json(home, "subscriber", "show", "17090000001")
     assert shown["holder"]["doc_number"] == "(purged)"
     assert shown["holder"]["name"] is None
     assert shown["history"][-1]["kind"] == "identity_purged"
+    assert ok(home, "retention", "purge", "--at", "2018-04-02").splitlines() == [
+        "0 identities purged",
+        "0 registry snapshot rows purged",  # nothing imported
+    ]
+
+
+def _snapshot_rows(home: Path) -> list[dict[str, Any]]:
+    return [
+        row
+        for path in RegistryStore(home).subscriber_files()
+        for row in pq.read_table(path).to_pylist()
+    ]
+
+
+def test_retention_purge_clears_long_cancelled_rows_of_the_imported_snapshots(
+    home: Path, tmp_path: Path
+) -> None:
+    """Rows cancelled before the cut-off lose their sealed numbers and name; every other row,
+    the row order, the schema and the audit stay as they were; a second run changes nothing."""
+    market = tmp_path / "market"
+    ok(home, "synth", "market", "--out", str(market), "--scale", "0.0002", "--seed", "3")
+    ok(home, "registry", "import", str(market))
+    before = _snapshot_rows(home)
+    files = RegistryStore(home).subscriber_files()
+    # Names and types (DuckDB marks a column required when the file happens to hold no null).
+    schemas = [[(f.name, f.type) for f in pq.read_schema(path)] for path in files]
+    audit = ok_json(home, "audit", "--json")
+    # The policy keeps data two years after the cancellation: this cut-off is 2015-10-20.
+    cutoff = datetime(2015, 10, 19, 16, tzinfo=UTC)
+    out = ok(home, "retention", "purge", "--at", "2017-10-20")
+    after = _snapshot_rows(home)
+    expired = [
+        b["status"] == "cancelled" and b["cancelled_at"] < cutoff and b["doc_token"] is not None
+        for b in before
+    ]
+    assert 0 < sum(expired) < sum(b["status"] == "cancelled" for b in before)
+    assert f"{sum(expired)} registry snapshot rows purged" in out
+    cleared = ("doc_number_ct", "name_ct", "name_masked", "guardian_number_ct", "agent_number_ct")
+    for old, new, gone in zip(before, after, expired, strict=True):
+        if gone:
+            assert all(new[c] is None for c in cleared), new["msisdn"]
+            assert new["doc_masked"] == "(purged)"
+            kept = {k: v for k, v in old.items() if k not in (*cleared, "doc_masked")}
+            assert {k: new[k] for k in kept} == kept
+        else:
+            assert new == old
+    assert [[(f.name, f.type) for f in pq.read_schema(path)] for path in files] == schemas
+    assert ok_json(home, "audit", "--json")["enterprises"] == audit["enterprises"]
+    assert "0 registry snapshot rows purged" in ok(home, "retention", "purge", "--at", "2017-10-20")
+    assert _snapshot_rows(home) == after
+    with store(home) as database, database.transaction() as session:
+        actions = session.scalars(select(AuditEntry.action)).all()
+    assert actions.count("registry.purge") == 1
 
 
 def test_vault_rotate_keeps_every_record_readable(home: Path) -> None:

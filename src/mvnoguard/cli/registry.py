@@ -27,6 +27,7 @@ from mvnoguard.registry.records import iso_utc, subscriber_record
 from mvnoguard.registry.registration import NAME_MISMATCH, SignUp, record_name_refusal
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.registry.snapshot_keys import rotate_snapshots
+from mvnoguard.registry.snapshot_retention import purge_snapshots
 from mvnoguard.registry.subscribers import latest_subscriber
 from mvnoguard.runtime import Runtime
 from mvnoguard.storage import audit_log
@@ -441,6 +442,8 @@ def registry_enforce(ctx: typer.Context, at: AtOption = None) -> None:
 def retention_purge(ctx: typer.Context, at: AtOption = None) -> None:
     """Purge identity data kept past the retention period after cancellation.
 
+    Both the store's identities and the imported snapshots' rows of long-cancelled periods.
+
     ``--at`` may replay a past day, never a future one: a purge cannot be undone.
     """
     rt = runtime(ctx)
@@ -448,6 +451,21 @@ def retention_purge(ctx: typer.Context, at: AtOption = None) -> None:
     with rt.database.transaction() as session:
         purged = rt.lifecycle.purge_expired(session, at=moment, actor=ACTOR)
     typer.echo(f"{purged} identities purged")
+    cutoff = rt.lifecycle.retention_cutoff(moment)
+    if cutoff is None:
+        return
+    # The imported snapshots' own copies: each row of a period cancelled before the cut-off.
+    rows = purge_snapshots(RegistryStore(rt.settings.home), cutoff=cutoff)
+    if rows:
+        with rt.database.transaction() as session:
+            audit_log.append(
+                session,
+                actor=ACTOR,
+                action="registry.purge",
+                subject="registry snapshots",
+                detail=f"{rows} rows cancelled before {cutoff.isoformat()}",
+            )
+    typer.echo(f"{rows} registry snapshot rows purged")
 
 
 @registry_app.command("import")

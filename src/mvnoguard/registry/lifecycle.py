@@ -261,6 +261,15 @@ class Lifecycle:
                     run.unregistered_suspended_out += 1
         return run
 
+    def retention_cutoff(self, at: datetime) -> datetime | None:
+        """Data of a cancellation before this moment is past retention on ``at`` (Beijing
+        midnight, the policy's years back); None when the policy in force keeps it forever."""
+        day = local_date(as_aware(at))
+        years = self.policy.at(day).retention_years_after_cancellation
+        if years is None:
+            return None
+        return datetime.combine(add_years(day, -years), time(0), tzinfo=CHINA_TZ)
+
     def purge_expired(self, session: Session, *, at: datetime, actor: str) -> int:
         """Purge identity data held past the retention period after the last cancellation.
 
@@ -269,9 +278,9 @@ class Lifecycle:
         """
         at = as_aware(at)
         years = self.policy.at(local_date(at)).retention_years_after_cancellation
-        if years is None:
+        cutoff = self.retention_cutoff(at)
+        if years is None or cutoff is None:
             return 0
-        cutoff = datetime.combine(add_years(local_date(at), -years), time(0), tzinfo=CHINA_TZ)
         links = union_all(
             *(
                 select(column.label("identity_id"), Subscriber.status, Subscriber.cancelled_at)
