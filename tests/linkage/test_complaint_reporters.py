@@ -1,8 +1,9 @@
 """The complainant's number: sealed at rest, out of every answer, opened only with an audit entry.
 
 Also its content key (no plain hash of the number, still a duplicate after a key rotation), the
-schema upgrade of a store that held the numbers in clear (revision 0005) and its downgrade, and
-two imports of the same file at once. On SQLite and PostgreSQL.
+schema upgrade of a store that held the numbers in clear (revision 0005) and its downgrade, the
+reporter's token (revision 0007), and two imports of the same file at once. On SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -281,6 +282,12 @@ def test_a_feed_imported_before_a_key_rotation_adds_nothing_after_it(
         ).all()
     assert [rotated.key_version_of(b) for b in blobs] == [rotated.ring.current]
     assert [rotated.decrypt(b, context="reporter_number") for b in blobs] == [REPORTER_E164]
+    with market.transaction() as session:
+        tokens = session.scalars(
+            select(Complaint.reporter_token).where(Complaint.reporter_token.is_not(None))
+        ).all()
+    # The token moved too: a complaint after the rotation counts as the same complainant.
+    assert tokens == [rotated.token(complaints.REPORTER_KIND, REPORTER_E164)]
     # A submit of the same complaint after the rotation is a duplicate as well.
     with market.transaction() as session:
         entry = complaints.submit(
@@ -368,6 +375,9 @@ def test_the_upgrade_seals_clear_reporter_numbers_and_keeps_their_duplicates(
             else None
             for r in rows
         ] == [REPORTER_E164, None]
+        # Revision 0007 gave the sealed number its token, the one a new complaint gets.
+        token = vault.token(complaints.REPORTER_KIND, REPORTER_E164)
+        assert [r["reporter_token"] for r in rows] == [token, None]
         # The row without a reporter keeps its key; the other one's no longer hashes the number.
         assert rows[1]["content_key"] == legacy_key(*OLD_ROWS[1])
         assert rows[0]["content_key"] != legacy_key(*OLD_ROWS[0])
@@ -402,6 +412,29 @@ def test_the_upgrade_without_the_key_ring_changes_nothing(empty_url: str, vault:
         upgrade(engine, vault=lambda: vault)  # with the key ring it goes through
         assert current_revision(engine) == head_revision(engine)
         assert_no_clear_reporter(engine)
+    finally:
+        engine.dispose()
+
+
+def test_the_reporter_token_upgrade_needs_the_key_ring_and_changes_nothing_without(
+    empty_url: str, vault: PiiVault
+) -> None:
+    engine = old_store(empty_url)
+    try:
+        upgrade(engine, "0006", vault=lambda: vault)
+        with pytest.raises(ConfigurationError) as refused:
+            upgrade(engine)
+        assert refused.value.code == "vault_key_needed"
+        assert "0007" in refused.value.message
+        assert current_revision(engine) == "0006"
+        assert "reporter_token" not in columns(engine)
+        upgrade(engine, vault=lambda: vault)
+        token = vault.token(complaints.REPORTER_KIND, REPORTER_E164)
+        assert sorted(map(str, (r["reporter_token"] for r in raw_rows(engine)))) == sorted(
+            [token, "None"]
+        )
+        downgrade(engine, "0006")  # dropping the column needs no key ring
+        assert "reporter_token" not in columns(engine)
     finally:
         engine.dispose()
 

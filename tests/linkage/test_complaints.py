@@ -63,6 +63,50 @@ def test_complaints_corroborate_a_report(market: Database, vault: PiiVault, poli
     )
 
 
+def test_one_complainant_counts_once_however_often(
+    market: Database, vault: PiiVault, policy: Policy
+) -> None:
+    """Three complaints from one reporter (three texts, three times) are one complainant: the
+    report stays unconfirmed until two other reporters complain too."""
+
+    def from_reporter(reporter: str, minutes: int, text: str) -> ComplaintIn:
+        at = NOW - timedelta(minutes=minutes)
+        return ComplaintIn(B_E01, reporter, ComplaintCategory.FRAUD, at, text)
+
+    with market.transaction() as session:
+        risk_numbers.push(
+            session, E02, RiskPush(B_E01, RiskCategory.FRAUD, 0.5, "x"), now=NOW, policy=policy
+        )
+        for minutes, text in ((9, "claimed police"), (8, "asked for a code"), (7, "again")):
+            sent = from_reporter("13912340002", minutes, text)
+            entry = complaints.submit(session, E01, sent, vault=vault, now=NOW, policy=policy)
+            assert not entry.duplicate  # each is stored: a complaint, not a complainant
+        alone = risk_numbers.reputation(session, E01, B_E01, now=NOW, policy=policy)
+        sent = from_reporter("13912340003", 6, "claimed police")
+        complaints.submit(session, E01, sent, vault=vault, now=NOW, policy=policy)
+        two = risk_numbers.reputation(session, E01, B_E01, now=NOW, policy=policy)
+        sent = from_reporter("13912340004", 5, "claimed police")
+        complaints.submit(session, E01, sent, vault=vault, now=NOW, policy=policy)
+        three = risk_numbers.reputation(session, E01, B_E01, now=NOW, policy=policy)
+    assert (alone.status, alone.complaints, alone.complainants) == (RiskStatus.REPORTED, 3, 1)
+    assert (two.status, two.complaints, two.complainants) == (RiskStatus.REPORTED, 4, 2)
+    assert (three.status, three.complaints, three.complainants) == (RiskStatus.CONFIRMED, 5, 3)
+
+
+def test_complaints_without_a_reporter_count_one_by_one(
+    market: Database, vault: PiiVault, policy: Policy
+) -> None:
+    with market.transaction() as session:
+        for minutes in range(3):
+            complaints.submit(
+                session, None, complaint(A_E02, minutes), vault=vault, now=NOW, policy=policy
+            )
+        sent = ComplaintIn(A_E02, "13912340002", ComplaintCategory.FRAUD, NOW, "claimed police")
+        complaints.submit(session, E01, sent, vault=vault, now=NOW, policy=policy)
+        seen = risk_numbers.reputation(session, E01, A_E02, now=NOW, policy=policy)
+    assert (seen.complaints, seen.complainants, seen.risk_level) == (4, 4, RiskLevel.MEDIUM)
+
+
 def test_complaints_alone_never_confirm(market: Database, vault: PiiVault, policy: Policy) -> None:
     with market.transaction() as session:
         for minutes in range(5):

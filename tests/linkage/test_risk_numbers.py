@@ -67,6 +67,7 @@ def test_a_push_reaches_another_enterprise_once_without_its_reporter(
         "status": "reported",
         "reports": 1,
         "complaints": 0,
+        "complainants": 0,
         "score": 0.9,
         "updated_at": NOW.isoformat(),
     }

@@ -15,7 +15,8 @@ brute-forced back to the number without the vault's token key. A token carries i
 version, so duplicates are looked up under every version in the key ring, and ``vault rotate``
 re-keys the stored complaints (:func:`rotate_keys`) before the old version is retired: a file
 imported before a rotation adds nothing when imported again after it. A complaint without a
-reporter number has the same key as before tokens were used, whatever the key ring.
+reporter number has the same key as before tokens were used, whatever the key ring. The token
+is kept beside the row too (``reporter_token``), so corroboration counts each complainant once.
 
 Two imports of the same file at once do not fail on the content key: a batch that collides
 with rows another transaction committed meanwhile is retried from a savepoint, and finds them
@@ -333,10 +334,12 @@ def _insert_fresh(
         ):
             fresh.pop(current_of[known], None)
     items = list(fresh.values())
-    sealed = vault.encrypt_many([item.reporter for item in items], context=REPORTER_CONTEXT)
+    reporters = [item.reporter for item in items]
+    sealed = vault.encrypt_many(reporters, context=REPORTER_CONTEXT)
+    tokens = vault.token_many(REPORTER_KIND, reporters)
     owners: dict[str, int | None] = {}
     rows: list[Complaint] = []
-    for item, reporter_sealed in zip(items, sealed, strict=True):
+    for item, reporter_sealed, token in zip(items, sealed, tokens, strict=True):
         if item.reported not in owners:
             owner = owner_of(session, item.reported)
             owners[item.reported] = owner.id if owner is not None else None
@@ -345,6 +348,7 @@ def _insert_fresh(
                 content_key=item.key,
                 reported_number=item.reported,
                 reporter_number_sealed=reporter_sealed,
+                reporter_token=token,
                 category=item.category.value,
                 received_at=item.received_at,
                 text=item.text,
@@ -733,6 +737,7 @@ def rotate_keys(session: Session, vault: PiiVault) -> int:
         assert row.reporter_number_sealed is not None  # the query's condition
         reporter = vault.decrypt(row.reporter_number_sealed, context=REPORTER_CONTEXT)
         row.reporter_number_sealed = vault.encrypt(reporter, context=REPORTER_CONTEXT)
+        row.reporter_token = vault.token(REPORTER_KIND, reporter)
         row.content_key = content_keys(
             vault, row.reported_number, reporter, row.category, row.received_at, row.text
         )[0]

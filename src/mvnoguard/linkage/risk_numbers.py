@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, cast, distinct, func, or_, select
+from sqlalchemy import Connection, String, bindparam, case, cast, distinct, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -153,6 +153,7 @@ class Reputation:
     status: RiskStatus | None
     reports: int
     complaints: int
+    complainants: int  # distinct reporters among the complaints (the level counts these)
     score: float | None
     updated_at: datetime | None
 
@@ -164,6 +165,7 @@ class Reputation:
             "status": self.status.value if self.status else None,
             "reports": self.reports,
             "complaints": self.complaints,
+            "complainants": self.complainants,
             "score": self.score,
             "updated_at": iso_utc(self.updated_at),
         }
@@ -209,9 +211,16 @@ def _get(session: Session, number: str) -> RiskNumber:
     return row
 
 
-def complaints_since(session: Session, number: str, since: datetime | None) -> int:
-    """Complaints about ``number`` received after ``since`` (all when None): an index range."""
-    query = select(func.count(Complaint.id)).where(Complaint.reported_number == number)
+# Complainants, not complaints: one known reporter counts once however often they complain
+# (each complaint without a reporter's number counts on its own: nothing ties two together).
+_COMPLAINANTS = func.count(distinct(Complaint.reporter_token)) + func.count(
+    case((Complaint.reporter_token.is_(None), 1))
+)
+
+
+def complainants_since(session: Session, number: str, since: datetime | None) -> int:
+    """Distinct complainants about ``number`` after ``since`` (all when None): an index range."""
+    query = select(_COMPLAINANTS).where(Complaint.reported_number == number)
     if since is not None:
         query = query.where(Complaint.received_at > since)
     return session.scalar(query) or 0
@@ -257,13 +266,13 @@ def _summarise(session: Session, row: RiskNumber) -> int:
 def corroborated(
     session: Session, row: RiskNumber, enterprises: int, settings: LinkageSettings
 ) -> bool:
-    """Enough distinct enterprises report it, or enough complaints back a report."""
+    """Enough distinct enterprises report it, or enough complainants back a report."""
     if row.status != REPORTED or row.reports == 0:
         return False
     if enterprises >= settings.corroborating_enterprises:
         return True
     return (
-        complaints_since(session, row.msisdn, row.cleared_at) >= settings.corroborating_complaints
+        complainants_since(session, row.msisdn, row.cleared_at) >= settings.corroborating_complaints
     )
 
 
@@ -451,23 +460,24 @@ def changes(session: Session, principal: Principal, *, since: int, limit: int) -
 
 
 def risk_level(
-    status: RiskStatus | None, score: float, complaints: int, settings: LinkageSettings
+    status: RiskStatus | None, score: float, complainants: int, settings: LinkageSettings
 ) -> RiskLevel:
     """The level a reputation shows.
 
     * confirmed or disposed: high;
     * reported: medium when a report scores at least ``medium_score`` or complaints back it,
       else low;
-    * cleared, or never reported: judged on the complaints since (since ever, if never
-      reported): medium from ``corroborating_complaints`` complaints, low from one, else none.
+    * cleared, or never reported: judged on the complainants since (since ever, if never
+      reported): medium from ``corroborating_complaints`` of them, low from one, else none.
     """
     if status in (RiskStatus.CONFIRMED, RiskStatus.DISPOSED):
         return RiskLevel.HIGH
     if status is RiskStatus.REPORTED:
-        return RiskLevel.MEDIUM if score >= settings.medium_score or complaints else RiskLevel.LOW
-    if complaints >= settings.corroborating_complaints:
+        backed = score >= settings.medium_score or complainants
+        return RiskLevel.MEDIUM if backed else RiskLevel.LOW
+    if complainants >= settings.corroborating_complaints:
         return RiskLevel.MEDIUM
-    return RiskLevel.LOW if complaints else RiskLevel.NONE
+    return RiskLevel.LOW if complainants else RiskLevel.NONE
 
 
 # Reputation is the hot read of the database (every enterprise asks before connecting a call):
@@ -475,21 +485,27 @@ def risk_level(
 # row whether or not the number is listed; the complaints since it was last cleared (all, if
 # never) are counted on the (reported_number, received_at) index.
 _PROBE = select(cast(bindparam("msisdn"), String(20)).label("msisdn")).subquery("probe")
-_COMPLAINTS_SINCE_CLEARED = (
-    select(func.count(Complaint.id))
-    .where(
-        Complaint.reported_number == _PROBE.c.msisdn,
-        or_(RiskNumber.cleared_at.is_(None), Complaint.received_at > RiskNumber.cleared_at),
+
+
+def _since_cleared(count: Any) -> Any:
+    return (
+        select(count)
+        .where(
+            Complaint.reported_number == _PROBE.c.msisdn,
+            or_(RiskNumber.cleared_at.is_(None), Complaint.received_at > RiskNumber.cleared_at),
+        )
+        .scalar_subquery()
     )
-    .scalar_subquery()
-)
+
+
 _REPUTATION = select(
     RiskNumber.status,
     RiskNumber.score,
     RiskNumber.reports,
     RiskNumber.categories,
     RiskNumber.updated_at,
-    _COMPLAINTS_SINCE_CLEARED.label("complaints"),
+    _since_cleared(func.count(Complaint.id)).label("complaints"),
+    _since_cleared(_COMPLAINANTS).label("complainants"),
 ).select_from(_PROBE.outerjoin(RiskNumber, RiskNumber.msisdn == _PROBE.c.msisdn))
 
 
@@ -511,11 +527,12 @@ def reputation(
     connection = store.connection() if isinstance(store, Session) else store
     row = connection.execute(_REPUTATION, {"msisdn": number}).one()
     complaints: int = row.complaints
+    complainants: int = row.complainants
     if row.status is None:
-        level = risk_level(None, 0.0, complaints, settings)
-        return Reputation(number, level, (), None, 0, complaints, None, None)
+        level = risk_level(None, 0.0, complainants, settings)
+        return Reputation(number, level, (), None, 0, complaints, complainants, None, None)
     status = RiskStatus(row.status)
-    level = risk_level(status, row.score, complaints, settings)
+    level = risk_level(status, row.score, complainants, settings)
     live = status is not RiskStatus.CLEARED
     categories = tuple(RiskCategory(c) for c in row.categories.split(",") if c) if live else ()
     return Reputation(
@@ -525,6 +542,7 @@ def reputation(
         status,
         row.reports,
         complaints,
+        complainants,
         row.score if live else None,
         row.updated_at,
     )

@@ -5,7 +5,7 @@ PostgreSQL by URL), upgrades the schema to the newest migration on first use, an
 driver failures into :class:`ConfigurationError` without echoing the URL's password.
 
 A migration that moves personal data in or out of the vault (0006 seals complaint reporter
-numbers) needs the key ring: callers hand over ``vault``, a function that opens it. It is only
+numbers, 0007 tokens them) needs the key ring: callers hand over ``vault``, a function that opens it. It is only
 called when a migration has rows to convert, so an empty store never opens the key ring; a
 store with such rows and no ``vault`` is refused with a :class:`ConfigurationError`, unchanged.
 

@@ -400,6 +400,8 @@ class Complaint(Base):
     # The complainant's E.164 number sealed by the vault (context "reporter_number"), kept for
     # follow-up only; never stored in clear (see mvnoguard.linkage.complaints).
     reporter_number_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Its keyed vault token (kind "complaint_reporter"): one complainant counts once.
+    reporter_token: Mapped[str | None] = mapped_column(String(80))
     category: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     text: Mapped[str | None] = mapped_column(Text)

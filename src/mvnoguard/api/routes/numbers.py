@@ -27,6 +27,7 @@ class ReputationOut(BaseModel):
     status: RiskStatus | None = None
     reports: int
     complaints: int
+    complainants: int = Field(description="distinct reporters among the complaints")
     score: float | None = None
     updated_at: datetime | None = None
 
