@@ -6,7 +6,7 @@ requests per peer address (5 an hour under the embedded policy).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -103,6 +103,38 @@ def test_the_code_answer_is_the_same_whether_or_not_anything_matched(live: LiveS
     assert {(a.status_code, a.text) for a in answers} == {(202, answers[0].text)}
     sent = live.outbox()[sent_before:]
     assert [message["to"] for message in sent] == [f"+86{NUMBER_B}"]
+
+
+def test_a_passport_holder_names_the_state_that_issued_it(live: LiveServer) -> None:
+    number = "17090000044"
+    passport = PresentedDocument("PASSPORT", "E55554444", "USA", "Mary Jones", date(1975, 5, 5))
+    with live.runtime.database.transaction() as session:
+        live.runtime.registration.register(
+            session,
+            SignUp(
+                msisdn=number,
+                enterprise_code="E01",
+                outlet_code="E01-OWN",
+                holder=passport,
+                verification_method="reader",
+                face_score=0.95,
+                at=utc_now() - timedelta(hours=1),
+            ),
+            actor="t",
+        )
+    sent_before = len(live.outbox())
+    with live.citizen("127.0.0.18") as client:
+        stateless = client.post("/v1/citizen/codes", json=who(passport, number))
+        assert_error(stateless, 422, "bad_nationality")
+        assert len(live.outbox()) == sent_before
+        asked = client.post("/v1/citizen/codes", json=who(passport, number, nationality="US"))
+        assert asked.status_code == 202, asked.text
+        code = live.last_code_to(number)
+        checked = client.post(
+            "/v1/citizen/checks", json=who(passport, number, nationality="USA", code=code)
+        )
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["total"] == 1
 
 
 def test_wrong_codes_are_401_then_the_identity_is_locked_429(live: LiveServer) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,16 @@ from mvnoguard.linkage import citizen
 from mvnoguard.linkage.citizen import OutboxSender
 from mvnoguard.linkage.identity_links import tasks_for
 from mvnoguard.registry.identities import rotate_keys
+from mvnoguard.registry.registration import RegistrationService
+from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.storage.audit_log import verify_chain
 from mvnoguard.storage.database import Database
 from mvnoguard.storage.models import AuditEntry, CitizenCode
 from tests.linkage.conftest import A_E01, A_E02, B_E01, E01, E02, HOLDER_A, HOLDER_B, NOW
-from tests.registry.builders import row_counts
+from tests.registry.builders import row_counts, sign_up
 
 A = {"doc_type": "RIC", "doc_number": HOLDER_A.number, "name": "王小明", "msisdn": A_E01}
+WHO_A = citizen.Asker(**A)
 
 
 def outbox(folder: Path) -> list[dict[str, Any]]:
@@ -53,7 +57,7 @@ def ask(
             client=client,
             now=NOW,
             policy=policy,
-            **(A | who),
+            who=citizen.Asker(**(A | who)),
         )
 
 
@@ -73,7 +77,7 @@ def test_a_holder_sees_every_number_under_their_identity(
             client="web",
             now=NOW + timedelta(minutes=5),
             policy=policy,
-            **A,
+            who=WHO_A,
         )
         stored = session.scalars(select(CitizenCode.code_hash)).all()
         assert verify_chain(session).ok
@@ -143,25 +147,35 @@ def test_wrong_codes_lock_the_identity(
                 client="web",
                 now=NOW + timedelta(seconds=attempt),
                 policy=policy,
-                **A,
+                who=WHO_A,
             )
         assert refused.value.code == "bad_code"
     with pytest.raises(RateLimited) as locked, market.transaction() as session:
-        citizen.check_all(session, vault, code=code, client="web", now=NOW, policy=policy, **A)
+        citizen.check_all(
+            session, vault, code=code, client="web", now=NOW, policy=policy, who=WHO_A
+        )
     assert locked.value.code == "locked"
     assert locked.value.http_status == 429
     assert locked.value.retry_after == 60 * 60 + 4  # locked at the fifth wrong code, NOW + 4 s
     later = NOW + timedelta(minutes=61)
     with pytest.raises(Unauthorized), market.transaction() as session:  # the code has expired
-        citizen.check_all(session, vault, code=code, client="web", now=later, policy=policy, **A)
+        citizen.check_all(
+            session, vault, code=code, client="web", now=later, policy=policy, who=WHO_A
+        )
     with market.transaction() as session:
         citizen.request_code(
-            session, vault, OutboxSender(tmp_path), client="web", now=later, policy=policy, **A
+            session,
+            vault,
+            OutboxSender(tmp_path),
+            client="web",
+            now=later,
+            policy=policy,
+            who=WHO_A,
         )
     fresh = code_in(outbox(tmp_path)[-1])
     with market.transaction() as session:
         view = citizen.check_all(
-            session, vault, code=fresh, client="web", now=later, policy=policy, **A
+            session, vault, code=fresh, client="web", now=later, policy=policy, who=WHO_A
         )
         actions = session.scalars(
             select(AuditEntry.action).where(AuditEntry.action.like("citizen.%"))
@@ -182,16 +196,26 @@ def test_a_key_rotation_unlocks_no_one(
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(5):
         with pytest.raises(Unauthorized), market.transaction() as session:
-            citizen.check_all(session, vault, code=wrong, client="web", now=NOW, policy=policy, **A)
+            citizen.check_all(
+                session, vault, code=wrong, client="web", now=NOW, policy=policy, who=WHO_A
+            )
     rotated = PiiVault(vault.ring.rotate())
     with market.transaction() as session:
         rotate_keys(session, rotated)
     with pytest.raises(RateLimited) as locked, market.transaction() as session:
-        citizen.check_all(session, rotated, code=code, client="web", now=NOW, policy=policy, **A)
+        citizen.check_all(
+            session, rotated, code=code, client="web", now=NOW, policy=policy, who=WHO_A
+        )
     assert locked.value.code == "locked"
     with pytest.raises(RateLimited), market.transaction() as session:
         citizen.request_code(
-            session, rotated, OutboxSender(tmp_path), client="web2", now=NOW, policy=policy, **A
+            session,
+            rotated,
+            OutboxSender(tmp_path),
+            client="web2",
+            now=NOW,
+            policy=policy,
+            who=WHO_A,
         )
 
 
@@ -227,7 +251,7 @@ def test_a_dispute_opens_a_task_at_the_holding_enterprise(
             now=NOW,
             disputed_msisdn=A_E02,
             policy=policy,
-            **A,
+            who=WHO_A,
         )
         again = citizen.dispute(
             session,
@@ -237,7 +261,7 @@ def test_a_dispute_opens_a_task_at_the_holding_enterprise(
             now=NOW,
             disputed_msisdn=A_E02,
             policy=policy,
-            **A,
+            who=WHO_A,
         )
         with pytest.raises(NotFound):
             citizen.dispute(
@@ -248,7 +272,7 @@ def test_a_dispute_opens_a_task_at_the_holding_enterprise(
                 now=NOW,
                 disputed_msisdn=B_E01,
                 policy=policy,
-                **A,
+                who=WHO_A,
             )
     with market.transaction() as session:
         seen_by_e02 = tasks_for(session, E02, kind="dispute")
@@ -273,8 +297,46 @@ def test_bad_input_is_refused_before_anything_is_stored(
         {"msisdn": "x"},
         {"name": " "},
         {"doc_type": "RIC\uff1a"},  # a full-width colon folds to ":" in the identity key
+        {"doc_type": "PASSPORT", "doc_number": "E12345678"},  # a passport without its state
+        {"doc_type": "passport", "doc_number": "E12345678", "nationality": "ZZZ"},
     ):
         with pytest.raises(InvalidInput):
             ask(market, vault, policy, tmp_path, **who)
     assert row_counts(market) == before
     assert outbox(tmp_path) == []
+
+
+def test_a_passport_holder_checks_with_the_state_that_issued_it(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
+    """The number of a passport names its holder only with the issuing state: the same number
+    with another state is another identity, which holds nothing here."""
+    service = RegistrationService(vault, policy)
+    number = "17090000077"
+    with market.transaction() as session:
+        service.register(
+            session,
+            replace(
+                sign_up(number),
+                holder=PresentedDocument(
+                    "PASSPORT", "E12345678", "USA", "John Smith", date(1980, 1, 1)
+                ),
+            ),
+            actor="test",
+        )
+    who = {"doc_type": "PASSPORT", "doc_number": "E12345678", "name": "John Smith"}
+    ask(market, vault, policy, tmp_path, msisdn=number, nationality="GBR", **who)
+    assert outbox(tmp_path) == []  # the answer is the same; no code goes out
+    ask(market, vault, policy, tmp_path, msisdn=number, nationality="us", **who)
+    [message] = outbox(tmp_path)
+    with market.transaction() as session:
+        view = citizen.check_all(
+            session,
+            vault,
+            code=code_in(message),
+            client="web",
+            now=NOW + timedelta(minutes=1),
+            policy=policy,
+            who=citizen.Asker(msisdn=number, nationality="USA", **who),
+        )
+    assert view.to_json()["total"] == 1

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
@@ -168,6 +170,73 @@ def test_a_file_missing_a_required_column_is_reported_and_sinks_nothing_else(
     with Path(summary.quarantine_file).open(encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["file"] == "no_status.csv"]
     assert [(r["row"], r["field"], r["code"]) for r in rows] == [("0", "status", "missing_column")]
+
+
+FOREIGNERS = {
+    "17090000301": ("PASSPORT", "E12345678", "USA"),
+    "17090000302": ("PASSPORT", "E12345678", "gb"),  # another state's passport, same number
+    "17090000303": ("passport", "e12345678", "us"),  # the first passport, spelled otherwise
+    "17090000304": ("RIC:X", "110101199003071233", ""),  # malformed types used to crash it
+    "17090000305": ("PASS\tPORT", "E1", ""),
+}
+
+
+def _tokens(home: Path) -> dict[str, str | None]:
+    [path] = RegistryStore(home).subscriber_files()
+    table = pq.read_table(path, columns=["msisdn", "doc_token"]).to_pylist()
+    return {row["msisdn"]: row["doc_token"] for row in table}
+
+
+def _foreigners(folder: Path) -> None:
+    rows = [
+        _row(msisdn, doc_type=doc, doc_number=number, nationality=nation, name="John Smith")
+        for msisdn, (doc, number, nation) in FOREIGNERS.items()
+    ]
+    _snapshot_of_e01(folder, rows)
+
+
+def test_a_passport_token_takes_its_state_and_malformed_types_load(
+    tmp_path: Path, home: Path, database: Database, vault: PiiVault
+) -> None:
+    _foreigners(tmp_path / "snap")
+    summary = import_registry(tmp_path / "snap", home=home, database=database, vault=vault)
+    assert summary.rows_loaded == len(FOREIGNERS)
+    tokens = _tokens(home)
+    american = vault.identity_token("PASSPORT", "E12345678", "USA")
+    assert tokens["17090000301"] == tokens["17090000303"] == american
+    assert tokens["17090000302"] == vault.identity_token("PASSPORT", "E12345678", "GBR")
+    assert tokens["17090000304"] == vault.identity_token("RIC:X", "110101199003071233")
+    assert len({tokens[m] for m in ("17090000301", "17090000302", "17090000304")}) == 3
+
+
+def test_files_imported_before_passports_took_their_state_are_retokened(
+    tmp_path: Path, home: Path, database: Database, vault: PiiVault
+) -> None:
+    _foreigners(tmp_path / "snap")
+    import_registry(tmp_path / "snap", home=home, database=database, vault=vault)
+    new = _tokens(home)
+    # The store as an earlier version left it: passports keyed by their number alone, and a
+    # manifest that does not say which identity keys its files hold.
+    [path] = RegistryStore(home).subscriber_files()
+    table = pq.read_table(path)
+    legacy = vault.identity_token("PASSPORT", "E12345678")
+    old = [
+        legacy if msisdn in ("17090000301", "17090000302", "17090000303") else token
+        for msisdn, token in zip(
+            table.column("msisdn").to_pylist(), table.column("doc_token").to_pylist(), strict=True
+        )
+    ]
+    index = table.schema.get_field_index("doc_token")
+    pq.write_table(table.set_column(index, "doc_token", pa.array(old, pa.string())), path)
+    manifest_path = RegistryStore(home).root / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    del manifest["identity_keys"]
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    assert _tokens(home)["17090000302"] == legacy
+    again = import_registry(tmp_path / "snap", home=home, database=database, vault=vault)
+    assert again.files_skipped == ["subscribers.csv"]  # nothing new, yet the old file moved
+    assert _tokens(home) == new
+    assert json.loads(manifest_path.read_text(encoding="utf-8"))["identity_keys"] == 2
 
 
 def _snapshot_of_e01(folder: Path, rows: list[str]) -> None:

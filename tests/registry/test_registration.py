@@ -259,12 +259,30 @@ def test_one_document_one_name(market: Database, service: RegistrationService) -
 def test_two_states_passports_with_one_number_are_not_merged(
     market: Database, service: RegistrationService
 ) -> None:
-    def passport(state: str) -> PresentedDocument:
-        return PresentedDocument("PASSPORT", "E12345678", state, "John Smith", date(1980, 1, 1))
+    """A passport is numbered by the state that issued it: one number of two states is two
+    people, each with a name and a card count of their own."""
 
-    register(market, service, sign_up("17090000600", holder=passport("USA")))
-    assert_refused(
-        market, service, sign_up("17090000601", holder=passport("GBR")), "nationality_mismatch"
+    def passport(state: str, name: str) -> PresentedDocument:
+        return PresentedDocument("PASSPORT", "E12345678", state, name, date(1980, 1, 1))
+
+    american = register(
+        market, service, sign_up("17090000600", holder=passport("USA", "John Smith"))
     )
-    again = register(market, service, sign_up("17090000602", holder=passport("USA")))
-    assert again.status == "active"
+    briton = register(market, service, sign_up("17090000601", holder=passport("GB", "Ann Lee")))
+    again = register(market, service, sign_up("17090000602", holder=passport("USA", "John Smith")))
+    assert [r.status for r in (american, briton, again)] == ["active"] * 3
+    assert_refused(  # the American's name stays his: another name on his passport is refused
+        market, service, sign_up("17090000603", holder=passport("USA", "Ann Lee")), "name_mismatch"
+    )
+    with market.transaction() as session:
+        held = {
+            msisdn: (identity_id, nationality)
+            for msisdn, identity_id, nationality in session.execute(
+                select(Subscriber.msisdn, Subscriber.identity_id, Identity.nationality).join(
+                    Identity, Identity.id == Subscriber.identity_id
+                )
+            )
+        }
+    assert held["17090000600"] == held["17090000602"]
+    assert held["17090000601"][1] == "GBR"  # alpha-2 given, alpha-3 kept
+    assert held["17090000601"][0] != held["17090000600"][0]

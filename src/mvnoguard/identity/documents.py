@@ -74,6 +74,7 @@ __all__ = [
     "REASONS",
     "age_on",
     "mask_document_number",
+    "normalise_nationality",
     "parse_document_input",
     "region_problem",
     "ric_check_character",
@@ -166,7 +167,7 @@ def ric_check_character(first17: str) -> str:
     return _RIC_CHECK_CHARS[total % 11]
 
 
-def _normalise_nationality(value: str | None) -> str | None:
+def normalise_nationality(value: str | None) -> str | None:
     """ISO 3166-1 alpha-3 for an alpha-3 or alpha-2 code, else None."""
     if value is None:
         return None
@@ -262,7 +263,7 @@ def _validate_ric(number: str, today: date) -> DocumentCheck:
 def _validate_fpr(number: str, nationality: str | None, today: date) -> DocumentCheck:
     given: str | None = None
     if nationality is not None and nationality.strip():
-        given = _normalise_nationality(nationality)
+        given = normalise_nationality(nationality)
         if given is None or given in _NOT_FOREIGN:
             return _check(DocType.FPR, "bad_nationality")
     if _RIC_CHARS.fullmatch(number):
@@ -281,7 +282,7 @@ def _validate_fpr(number: str, nationality: str | None, today: date) -> Document
         if _ALNUM.fullmatch(number) and len(number) not in (15, 18):
             return _check(DocType.FPR, "bad_length", number)
         return _check(DocType.FPR, "bad_format")
-    country = _normalise_nationality(old.group(1))
+    country = normalise_nationality(old.group(1))
     if country is None or country in _NOT_FOREIGN:
         return _check(
             DocType.FPR,
@@ -298,7 +299,7 @@ def _validate_passport(number: str, nationality: str | None) -> DocumentCheck:
         return _check(DocType.PASSPORT, "bad_format")
     if not _PASSPORT.fullmatch(number):
         return _check(DocType.PASSPORT, "bad_length", number)
-    country = _normalise_nationality(nationality)
+    country = normalise_nationality(nationality)
     if country is None:
         return _check(DocType.PASSPORT, "bad_nationality", number)
     if country in _NOT_FOREIGN:

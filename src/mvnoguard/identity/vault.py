@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import re
 import secrets
 import struct
 import unicodedata
@@ -65,6 +67,7 @@ TOKEN_HEX_CHARS = 48  # 192 bits: collision-free at any market size, short enoug
 _HEADER = struct.Struct(">BH")  # format version, key version
 _MIN_BLOB = _HEADER.size + NONCE_BYTES + TAG_BYTES
 _UNIT_SEPARATOR = "\x1f"  # ASCII unit separator: cannot occur in a kind
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class PiiVault:
@@ -181,28 +184,10 @@ class PiiVault:
         others = [v for v in reversed(self._ring.versions) if v != self._ring.current]
         return tuple(self.token(kind, value, version=v) for v in [self._ring.current, *others])
 
-    def identity_token(self, doc_type: str, number: str) -> str:
-        """The token of one identity document, over its normalised (doc_type, number)."""
-        return self.token("identity", _identity_key(doc_type, number))
-
-    def identity_token_many(
-        self, doc_types: Sequence[str | None], numbers: Sequence[str | None]
-    ) -> list[str | None]:
-        """``identity_token`` for columns of documents (a missing type or number gives None)."""
-        version = self._ring.current
-        key = self._ring.key(version)
-        assert key is not None  # the current version is always in the ring
-        inner = hmac.new(key.mac, b"identity" + _UNIT_SEPARATOR.encode(), hashlib.sha256)
-        prefix = f"v{version}:"
-        out: list[str | None] = []
-        for doc_type, number in zip(doc_types, numbers, strict=True):
-            if not doc_type or not number:
-                out.append(None)
-                continue
-            h = inner.copy()
-            h.update(_utf8(_identity_key(doc_type, number), "identity"))
-            out.append(prefix + h.hexdigest()[:TOKEN_HEX_CHARS])
-        return out
+    def identity_token(self, doc_type: str, number: str, nationality: str | None = None) -> str:
+        """The token of one identity document, over its normalised (doc_type, number) and, for
+        a passport, its nationality (see :func:`identity_key`)."""
+        return self.token("identity", identity_key(doc_type, number, nationality))
 
     def token_many(self, kind: str, values: Sequence[str | None]) -> list[str | None]:
         """``token(kind, value)`` for a column of values that are already exact (None stays None).
@@ -232,9 +217,11 @@ class PiiVault:
             append(prefix + o.hexdigest()[:TOKEN_HEX_CHARS])
         return out
 
-    def identity_tokens(self, doc_type: str, number: str) -> tuple[str, ...]:
+    def identity_tokens(
+        self, doc_type: str, number: str, nationality: str | None = None
+    ) -> tuple[str, ...]:
         """``identity_token`` under every version in the ring, current first."""
-        return self.tokens("identity", _identity_key(doc_type, number))
+        return self.tokens("identity", identity_key(doc_type, number, nationality))
 
 
 # -- masking ------------------------------------------------------------------------------
@@ -295,12 +282,32 @@ def _nfkc(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
-def _identity_key(doc_type: str, number: str) -> str:
-    # NFKC folds full-width digits and letters; upper-casing makes a RIC's "x" and "X" one.
+PASSPORT = "PASSPORT"
+
+
+def identity_key(doc_type: str, number: str, nationality: str | None = None) -> str:
+    """What an identity token is computed over: ``TYPE:NUMBER``, and for a passport whose
+    nationality is known ``PASSPORT:NUMBER`` + unit separator + the nationality.
+
+    A passport number is unique only within the state that issued it: two people holding
+    ``E12345678`` of two countries are two identities. Every other document type is issued
+    under one numbering (a RIC, a Hong Kong or Taiwan permit, a permanent residence card), so
+    its number alone names the person, and ``nationality`` is ignored. NFKC folds full-width
+    digits and letters; upper-casing makes a RIC's "x" and "X" one.
+
+    A type holding ``:`` or any part holding a control character (only malformed input does)
+    is keyed as ``:`` + a JSON list of the parts instead, which no plain key starts with: no
+    two different documents share a key.
+    """
     doc = _nfkc(doc_type).strip().upper()
     num = _nfkc(number).strip().upper()
-    if not doc or ":" in doc:
-        raise ValueError("doc_type must be non-empty and free of ':'")
+    if not doc:
+        raise ValueError("doc_type must be non-empty")
+    nation = _nfkc(nationality).strip().upper() if nationality and doc == PASSPORT else ""
+    if ":" in doc or any(_CONTROL.search(part) for part in (doc, num, nation)):
+        return ":" + json.dumps([doc, num, nation], ensure_ascii=False)
+    if nation:
+        return f"{doc}:{num}{_UNIT_SEPARATOR}{nation}"
     return f"{doc}:{num}"
 
 

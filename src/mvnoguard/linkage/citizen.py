@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.subscribers import ReviewTaskKind, SubscriberStatus
 from mvnoguard.errors import InvalidInput, NotFound, RateLimited, Unauthorized
-from mvnoguard.identity.vault import PiiVault
+from mvnoguard.identity.documents import normalise_nationality
+from mvnoguard.identity.vault import PASSPORT, PiiVault
 from mvnoguard.linkage.callers import policy_or_default
 from mvnoguard.linkage.identity_links import open_task
 from mvnoguard.linkage.numbers import e164, live_holder, mask_msisdn, national_mobile
@@ -122,6 +123,18 @@ class DisputeTask:
 
 
 @dataclass(frozen=True)
+class Asker:
+    """Who is asking, as they say: a document, the name on it and one of their own numbers
+    (a passport with the state that issued it)."""
+
+    doc_type: str
+    doc_number: str
+    name: str
+    msisdn: str
+    nationality: str | None = None
+
+
+@dataclass(frozen=True)
 class _Request:
     identity_key: str
     tokens: tuple[str, ...]
@@ -139,19 +152,35 @@ def _field(value: object, name: str) -> str:
     return text
 
 
-def _request(vault: PiiVault, doc_type: str, doc_number: str, name: str, msisdn: str) -> _Request:
-    kind = _field(doc_type, "doc_type")
-    number = _field(doc_number, "doc_number")
+def _nationality(kind: str, nationality: str | None) -> str | None:
+    """A passport's nationality as a country code (its identity is the number within it);
+    ignored for every other document."""
+    if kind.upper() != PASSPORT:
+        return None
+    country = normalise_nationality(nationality) if isinstance(nationality, str) else None
+    if country is None:
+        raise InvalidInput(
+            "a passport needs its nationality (ISO 3166-1 country code, e.g. USA)",
+            code="bad_nationality",
+            field="nationality",
+        )
+    return country
+
+
+def _request(vault: PiiVault, who: Asker) -> _Request:
+    kind = _field(who.doc_type, "doc_type")
+    number = _field(who.doc_number, "doc_number")
     if ":" in unicodedata.normalize("NFKC", kind):  # a full-width colon folds to ":"
         raise InvalidInput("not a document type", code="bad_value", field="doc_type")
-    phone = e164(msisdn)
+    country = _nationality(unicodedata.normalize("NFKC", kind).strip(), who.nationality)
+    phone = e164(who.msisdn)
     national = national_mobile(phone)
     if national is None:
         raise InvalidInput("not a Chinese mobile number", code="bad_number", field="msisdn")
     return _Request(
-        vault.identity_token(kind, number),
-        vault.identity_tokens(kind, number),
-        _field(name, "name"),
+        vault.identity_token(kind, number, country),
+        vault.identity_tokens(kind, number, country),
+        _field(who.name, "name"),
         phone,
         national,
     )
@@ -227,17 +256,14 @@ def request_code(
     session: Session,
     vault: PiiVault,
     sender: CodeSender,
+    who: Asker,
     *,
-    doc_type: str,
-    doc_number: str,
-    name: str,
-    msisdn: str,
     client: str,
     now: datetime,
     policy: Policy | None = None,
 ) -> None:
     """Send a code to ``msisdn`` if it is live under this identity; answer the same either way."""
-    request = _request(vault, doc_type, doc_number, name, msisdn)
+    request = _request(vault, who)
     client_key = vault.token("citizen_client", _field(client, "client"))
     settings = linkage_settings(policy_or_default(policy))
     hour_ago = now - timedelta(hours=1)
@@ -312,17 +338,14 @@ def _count_wrong_code(
 def _verified(
     session: Session,
     vault: PiiVault,
+    who: Asker,
     *,
-    doc_type: str,
-    doc_number: str,
-    name: str,
-    msisdn: str,
     code: str,
     client: str,
     now: datetime,
     policy: Policy | None,
 ) -> tuple[_Request, Identity]:
-    request = _request(vault, doc_type, doc_number, name, msisdn)
+    request = _request(vault, who)
     _field(client, "client")
     settings = linkage_settings(policy_or_default(policy))
     _refuse_if_locked(session, request.tokens, now)
@@ -359,11 +382,8 @@ def _verified(
 def check_all(
     session: Session,
     vault: PiiVault,
+    who: Asker,
     *,
-    doc_type: str,
-    doc_number: str,
-    name: str,
-    msisdn: str,
     code: str,
     client: str,
     now: datetime,
@@ -373,10 +393,7 @@ def check_all(
     _, identity = _verified(
         session,
         vault,
-        doc_type=doc_type,
-        doc_number=doc_number,
-        name=name,
-        msisdn=msisdn,
+        who,
         code=code,
         client=client,
         now=now,
@@ -413,11 +430,8 @@ def check_all(
 def dispute(
     session: Session,
     vault: PiiVault,
+    who: Asker,
     *,
-    doc_type: str,
-    doc_number: str,
-    name: str,
-    msisdn: str,
     code: str,
     disputed_msisdn: str,
     client: str,
@@ -428,10 +442,7 @@ def dispute(
     _, identity = _verified(
         session,
         vault,
-        doc_type=doc_type,
-        doc_number=doc_number,
-        name=name,
-        msisdn=msisdn,
+        who,
         code=code,
         client=client,
         now=now,

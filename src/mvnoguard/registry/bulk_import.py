@@ -44,6 +44,7 @@ from mvnoguard.domain.subscribers import HostNetwork, OutletKind
 from mvnoguard.errors import DataFileError, MvnoguardError
 from mvnoguard.identity.vault import KeyRing, PiiVault
 from mvnoguard.registry import catalog
+from mvnoguard.registry.snapshot_keys import retoken_snapshots
 from mvnoguard.registry.snapshot_rows import OPTIONAL, REQUIRED, prepare
 from mvnoguard.storage import audit_log
 from mvnoguard.storage.database import Database
@@ -51,6 +52,10 @@ from mvnoguard.storage.models import Enterprise, NumberBlock, Outlet
 
 ACTOR = "registry-import"
 AWAITING = "awaiting_enterprises"  # manifest key: see import_registry
+# Manifest key: the identity-key scheme of the stored files' tokens (1, or absent: a passport's
+# token without its nationality; 2: with it).
+IDENTITY_KEYS = "identity_keys"
+IDENTITY_KEYS_VERSION = 2
 UNKNOWN_ENTERPRISE = "unknown_enterprise"
 PARALLEL_FROM_BYTES = (
     64 * 1024 * 1024
@@ -96,7 +101,7 @@ class _Quarantine:
 
 def _load_manifest(path: Path) -> dict[str, Any]:
     if not path.exists():
-        return {"files": {}, "enterprises": {}}
+        return {"files": {}, "enterprises": {}, IDENTITY_KEYS: IDENTITY_KEYS_VERSION}
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
 
@@ -405,6 +410,11 @@ def import_registry(
     enterprises = _import_reference(folder, database, registry, quarantine)
     manifest_path = registry.root / "manifest.json"
     manifest = _load_manifest(manifest_path)
+    if manifest.get(IDENTITY_KEYS, 1) < IDENTITY_KEYS_VERSION:
+        # Files imported before a passport's token took its nationality: re-token them, so
+        # one holder's rows of old files and of this import carry one token.
+        retoken_snapshots(registry, vault)
+        manifest[IDENTITY_KEYS] = IDENTITY_KEYS_VERSION
     staging = registry.root / "staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

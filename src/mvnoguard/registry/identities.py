@@ -26,12 +26,12 @@ PURGED = "(purged)"
 
 
 def token_for(vault: PiiVault, check: DocumentCheck) -> str:
-    return vault.identity_token(str(check.doc_type), check.number)
+    return vault.identity_token(str(check.doc_type), check.number, check.nationality)
 
 
 def find_identity(session: Session, vault: PiiVault, check: DocumentCheck) -> Identity | None:
     """The stored identity of a document, under the current token or one from before a rotation."""
-    tokens = vault.identity_tokens(str(check.doc_type), check.number)
+    tokens = vault.identity_tokens(str(check.doc_type), check.number, check.nationality)
     return session.scalar(select(Identity).where(Identity.token.in_(tokens)).limit(1))
 
 
@@ -147,7 +147,7 @@ def rotate_keys(session: Session, vault: PiiVault) -> int:
         if identity.number_ciphertext is not None:
             number = vault.decrypt(identity.number_ciphertext, context=NUMBER_CONTEXT)
             identity.number_ciphertext = vault.encrypt(number, context=NUMBER_CONTEXT)
-            identity.token = vault.identity_token(identity.doc_type, number)
+            identity.token = vault.identity_token(identity.doc_type, number, identity.nationality)
         if identity.name_ciphertext is not None:
             identity.name_ciphertext = vault.reencrypt(
                 identity.name_ciphertext, context=NAME_CONTEXT

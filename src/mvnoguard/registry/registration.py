@@ -155,19 +155,6 @@ class RegistrationService:
             else None
         )
         known_holder = find_identity(session, self.vault, holder)
-        if (
-            known_holder is not None
-            and holder.nationality
-            and known_holder.nationality
-            and holder.nationality != known_holder.nationality
-        ):
-            # Passports are numbered per issuing state; until the identity key holds the
-            # nationality, two states' passports with one number must not become one person.
-            raise RegistrationRefused(
-                "a passport with this number is registered for another nationality",
-                code="nationality_mismatch",
-                field="nationality",
-            )
         name = sign_up.holder.name
         if known_holder is not None and name and not name_matches(self.vault, known_holder, name):
             # The real-name rule: one document, one name. The answer never says which name.

@@ -21,12 +21,13 @@ from mvnoguard.identity.columns import identity_token_column
 from mvnoguard.identity.vault import PiiVault
 
 _BATCH_ROWS = 100_000
-# (ciphertext column, its vault context, the document-type column and token column it feeds)
+# (ciphertext column, its vault context, the document-type column and token column it feeds,
+# the nationality column a passport's token takes; the contract gives none for guardian and agent)
 _SEALED = (
-    ("doc_number_ct", "doc_number", "doc_type", "doc_token"),
-    ("name_ct", "name", None, None),
-    ("guardian_number_ct", "doc_number", "guardian_doc_type", "guardian_token"),
-    ("agent_number_ct", "doc_number", "agent_doc_type", "agent_token"),
+    ("doc_number_ct", "doc_number", "doc_type", "doc_token", "nationality"),
+    ("name_ct", "name", None, None, None),
+    ("guardian_number_ct", "doc_number", "guardian_doc_type", "guardian_token", None),
+    ("agent_number_ct", "doc_number", "agent_doc_type", "agent_token", None),
 )
 
 
@@ -34,14 +35,20 @@ def _opened(vault: PiiVault, sealed: Sequence[bytes | None], context: str) -> li
     return [None if blob is None else vault.decrypt(blob, context=context) for blob in sealed]
 
 
-def _rekeyed(table: pa.Table, vault: PiiVault) -> pa.Table:
-    for sealed, context, type_column, token_column in _SEALED:
+def _rekeyed(table: pa.Table, vault: PiiVault, *, reseal: bool) -> pa.Table:
+    for sealed, context, type_column, token_column, nation_column in _SEALED:
+        if not reseal and token_column is None:
+            continue
         clear = _opened(vault, table.column(sealed).to_pylist(), context)
-        resealed = pa.array(vault.encrypt_many(clear, context=context), pa.binary())
-        table = table.set_column(table.schema.get_field_index(sealed), sealed, resealed)
+        if reseal:
+            resealed = pa.array(vault.encrypt_many(clear, context=context), pa.binary())
+            table = table.set_column(table.schema.get_field_index(sealed), sealed, resealed)
         if type_column is not None and token_column is not None:
             tokens = identity_token_column(
-                vault, table.column(type_column).combine_chunks(), pa.array(clear, pa.string())
+                vault,
+                table.column(type_column).combine_chunks(),
+                pa.array(clear, pa.string()),
+                None if nation_column is None else table.column(nation_column).combine_chunks(),
             )
             index = table.schema.get_field_index(token_column)
             table = table.set_column(index, token_column, pa.array(tokens, pa.string()))
@@ -51,6 +58,17 @@ def _rekeyed(table: pa.Table, vault: PiiVault) -> pa.Table:
 def rotate_snapshots(registry: RegistryStore, vault: PiiVault) -> int:
     """Reseal and re-token every snapshot row under ``vault``'s current version (the ring must
     still hold the versions the files were written under); returns the rows moved."""
+    return _rewrite(registry, vault, reseal=True)
+
+
+def retoken_snapshots(registry: RegistryStore, vault: PiiVault) -> int:
+    """Recompute every snapshot row's tokens from its sealed numbers, the ciphertexts as they
+    are: for files written before the identity key took a passport's nationality (see
+    :func:`mvnoguard.identity.vault.identity_key`). Returns the rows read."""
+    return _rewrite(registry, vault, reseal=False)
+
+
+def _rewrite(registry: RegistryStore, vault: PiiVault, *, reseal: bool) -> int:
     moved = 0
     for path in registry.subscriber_files():
         tmp = path.with_suffix(".rotating")
@@ -58,7 +76,7 @@ def rotate_snapshots(registry: RegistryStore, vault: PiiVault) -> int:
             with pq.ParquetWriter(tmp, store.SUBSCRIBERS) as writer:
                 for batch in pq.ParquetFile(path).iter_batches(batch_size=_BATCH_ROWS):
                     table = pa.Table.from_batches([batch]).cast(store.SUBSCRIBERS)
-                    writer.write_table(_rekeyed(table, vault))
+                    writer.write_table(_rekeyed(table, vault, reseal=reseal))
                     moved += batch.num_rows
         except BaseException:
             tmp.unlink(missing_ok=True)

@@ -259,7 +259,7 @@ def _registry_rows(batch: pa.Table, file_name: str, vault: PiiVault) -> pa.Table
         "cancelled_at": cancelled,
         "doc_type": pc.if_else(present, doc_type, pa.scalar(None, pa.string())),
         "doc_check": docs.codes,
-        "doc_token": identity_token_column(vault, doc_type, docs.numbers),
+        "doc_token": identity_token_column(vault, doc_type, docs.numbers, nationality),
         "doc_number_ct": vault.encrypt_many(docs.numbers.to_pylist(), context="doc_number"),
         "doc_masked": mask_number_column(docs.numbers),
         "name_ct": vault.encrypt_many(names.to_pylist(), context="name"),

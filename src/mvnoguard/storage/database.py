@@ -5,9 +5,10 @@ PostgreSQL by URL), upgrades the schema to the newest migration on first use, an
 driver failures into :class:`ConfigurationError` without echoing the URL's password.
 
 A migration that moves personal data in or out of the vault (0006 seals complaint reporter
-numbers, 0007 tokens them) needs the key ring: callers hand over ``vault``, a function that opens it. It is only
-called when a migration has rows to convert, so an empty store never opens the key ring; a
-store with such rows and no ``vault`` is refused with a :class:`ConfigurationError`, unchanged.
+numbers, 0007 tokens them, 0008 re-tokens passports with their nationality) needs the key
+ring: callers hand over ``vault``, a function that opens it. It is only called when a migration
+has rows to convert, so an empty store never opens the key ring; a store with such rows and no
+``vault`` is refused with a :class:`ConfigurationError`, unchanged.
 
 SQLite is used through the ``sqlite3`` driver's legacy transaction mode: the driver emits
 ``BEGIN`` only right before an INSERT, UPDATE or DELETE, so a transaction's reads before its

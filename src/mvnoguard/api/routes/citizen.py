@@ -53,6 +53,17 @@ class IdentityIn(BaseModel):
     doc_number: str = Field(max_length=64, examples=["110101199003071234"])
     name: str = Field(max_length=100, examples=["王小明"])
     msisdn: str = Field(max_length=32, examples=["17090000001"])
+    nationality: str | None = Field(
+        default=None,
+        max_length=3,
+        examples=["USA"],
+        description="A passport's issuing country (ISO 3166-1); needed for PASSPORT only.",
+    )
+
+    def asker(self) -> citizen.Asker:
+        return citizen.Asker(
+            self.doc_type, self.doc_number, self.name, self.msisdn, self.nationality
+        )
 
 
 class CheckIn(IdentityIn):
@@ -122,10 +133,7 @@ def _request_code(runtime: Runtime, *, body: IdentityIn, sender: CodeSender, cli
             session,
             runtime.vault,
             held,
-            doc_type=body.doc_type,
-            doc_number=body.doc_number,
-            name=body.name,
-            msisdn=body.msisdn,
+            body.asker(),
             client=client,
             now=utc_now(),
             policy=runtime.policy,
@@ -148,10 +156,7 @@ def _check_all(session: Session, body: CheckIn, runtime: Runtime, client: str) -
     view = citizen.check_all(
         session,
         runtime.vault,
-        doc_type=body.doc_type,
-        doc_number=body.doc_number,
-        name=body.name,
-        msisdn=body.msisdn,
+        body.asker(),
         code=body.code,
         client=client,
         now=utc_now(),
@@ -177,10 +182,7 @@ def _dispute(session: Session, body: DisputeIn, runtime: Runtime, client: str) -
     task = citizen.dispute(
         session,
         runtime.vault,
-        doc_type=body.doc_type,
-        doc_number=body.doc_number,
-        name=body.name,
-        msisdn=body.msisdn,
+        body.asker(),
         code=body.code,
         disputed_msisdn=body.disputed_msisdn,
         client=client,
