@@ -740,6 +740,20 @@ def test_a_file_where_the_home_keeps_a_folder(
     assert (home / folder).read_text(encoding="utf-8") == "in the way\n"
 
 
+def test_a_damaged_snapshot_in_the_home_is_one_clear_error(
+    run: Run, home: Path, tmp_path: Path
+) -> None:
+    market = tmp_path / "market"
+    assert run("synth", "market", "--out", str(market), "--scale", "0.0002").status == 0
+    assert run("registry", "import", str(market)).status == 0
+    damaged = home / "registry" / "subscribers" / "E01.parquet"
+    damaged.write_bytes(b"PAR1 not what it was")
+    keys = (home / "keys" / "vault.json").read_bytes()
+    for args in (("stats",), ("retention", "purge"), ("vault", "rotate")):
+        refused(run(*args), "unreadable_file", "import that enterprise's snapshot again")
+    assert (home / "keys" / "vault.json").read_bytes() == keys  # the rotation moved nothing
+
+
 def test_a_purge_dated_in_the_future_is_refused(run: Run, home: Path) -> None:
     # A purge cannot be undone: replaying a past day is fine, running ahead of the clock is not.
     setup_market(home)

@@ -10,7 +10,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mvnoguard.analytics.store import RegistryStore
 from mvnoguard.identity.vault import PiiVault
@@ -164,11 +164,11 @@ def test_a_file_missing_a_required_column_is_reported_and_sinks_nothing_else(
     )
     summary = import_registry(folder, home=home, database=database, vault=vault)
     assert summary.rows_loaded == 13
-    assert summary.files_imported == ["good.csv"]
-    assert any("no_status.csv" in w and "status" in w for w in summary.warnings)
+    assert summary.files_imported == ["subscribers/good.csv"]
+    assert any("subscribers/no_status.csv" in w and "status" in w for w in summary.warnings)
     assert summary.quarantine_file is not None
     with Path(summary.quarantine_file).open(encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["file"] == "no_status.csv"]
+        rows = [r for r in csv.DictReader(handle) if r["file"] == "subscribers/no_status.csv"]
     assert [(r["row"], r["field"], r["code"]) for r in rows] == [("0", "status", "missing_column")]
 
 
@@ -380,9 +380,13 @@ def test_an_import_that_seals_identities_is_audited_once(
 ) -> None:
     write_snapshot(tmp_path / "snap")
     import_registry(tmp_path / "snap", home=home, database=database, vault=vault)
+    with database.transaction() as session:
+        entries = session.scalar(select(func.count(AuditEntry.id)))
     import_registry(tmp_path / "snap", home=home, database=database, vault=vault)  # no-op
     with database.transaction() as session:
         details = session.scalars(
             select(AuditEntry.detail).where(AuditEntry.action == "registry.import")
         ).all()
+        # Nor do its unchanged enterprises and outlets leave entries again.
+        assert session.scalar(select(func.count(AuditEntry.id))) == entries
     assert details == ["13 subscriber rows sealed from subscribers.csv"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from mvnoguard.output_paths import write_csv
 
 BATCH_ROWS = 200_000
 SUFFIXES = (".parquet", ".csv")
+_HEADER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ .-]{0,63}")  # what a column name looks like
 
 
 @dataclass(frozen=True)
@@ -51,17 +53,32 @@ class Batch:
     problems: list[RowProblem]
 
 
+def is_contract_file(path: Path) -> bool:
+    """A ``.csv`` or ``.parquet`` file, the suffix in any case (``E01.CSV`` too)."""
+    return path.suffix.lower() in SUFFIXES and path.is_file()
+
+
 def find_files(folder: Path, table: str) -> list[Path]:
-    """``table.csv``/``table.parquet`` in ``folder``, and every such file in ``folder/table/``."""
-    found = [
-        folder / f"{table}{suffix}"
-        for suffix in SUFFIXES
-        if (folder / f"{table}{suffix}").is_file()
-    ]
+    """``table.csv``/``table.parquet`` in ``folder``, and every such file in ``folder/table/``
+    (suffixes in any case)."""
+    found = sorted(p for p in folder.glob(f"{table}.*") if p.stem == table and is_contract_file(p))
     sub = folder / table
     if sub.is_dir():
-        found += sorted(p for p in sub.iterdir() if p.suffix in SUFFIXES and p.is_file())
+        found += sorted(p for p in sub.iterdir() if is_contract_file(p))
     return found
+
+
+def other_files(folder: Path, table: str) -> list[Path]:
+    """Files in ``folder/table/`` that are not contract files (a ``.txt``, a ``.csv.gz``):
+    nothing reads them, and the caller says so."""
+    sub = folder / table
+    if not sub.is_dir():
+        return []
+    return sorted(p for p in sub.iterdir() if p.is_file() and not is_contract_file(p))
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() == ".parquet"
 
 
 def file_digest(path: Path) -> str:
@@ -72,44 +89,55 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def columns_of(path: Path) -> list[str]:
+def columns_of(path: Path, shown: str | None = None) -> list[str]:
     """The column names of a contract file; a name given twice is refused (``bad_header``,
-    the column as field): no reader could tell which of the two a value belongs to."""
-    names = _names(path)
+    the column as field): no reader could tell which of the two a value belongs to.
+    ``shown`` names the file in errors (default: its name)."""
+    shown = shown or path.name
+    names = _names(path, shown)
     twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
     if twice is not None:
+        if _HEADER_NAME.fullmatch(twice):
+            raise DataFileError(
+                f"{shown}: the column {twice} appears more than once",
+                code="bad_header",
+                field=twice,
+            )
+        # Not a column name but a value (a file without its header row): never echo it, it
+        # may be somebody's document number or name.
         raise DataFileError(
-            f"{path.name}: the column {twice} appears more than once",
+            f"{shown}: a column name appears more than once, and the header row holds "
+            "values that are not column names: is the header row missing?",
             code="bad_header",
-            field=twice,
+            field="file",
         )
     return names
 
 
-def _names(path: Path) -> list[str]:
+def _names(path: Path, shown: str) -> list[str]:
     try:
-        if path.suffix == ".parquet":
+        if _is_parquet(path):
             return list(pq.read_schema(path).names)
         with path.open("rb") as handle:
             first = handle.readline().decode("utf-8-sig")
-        return _header(path.name, first)
+        return _header(shown, first)
     except OSError as exc:
         raise DataFileError(
-            f"{path.name}: cannot open ({exc.strerror or type(exc).__name__})", field="file"
+            f"{shown}: cannot open ({exc.strerror or type(exc).__name__})", field="file"
         ) from None
     except UnicodeDecodeError:
         raise DataFileError(
-            f"{path.name}: the header row is not UTF-8 text (save the file as UTF-8 CSV)",
+            f"{shown}: the header row is not UTF-8 text (save the file as UTF-8 CSV)",
             field="file",
         ) from None
     except pa.ArrowException as exc:
         raise DataFileError(
-            f"{path.name}: not a readable Parquet file, truncated or of another format "
+            f"{shown}: not a readable Parquet file, truncated or of another format "
             f"({type(exc).__name__})",
             field="file",
         ) from None
     except StopIteration:
-        raise DataFileError(f"{path.name}: cannot read its header", field="file") from None
+        raise DataFileError(f"{shown}: cannot read its header", field="file") from None
 
 
 def _header(name: str, first_line: str) -> list[str]:
@@ -126,19 +154,23 @@ def _header(name: str, first_line: str) -> list[str]:
         raise DataFileError(f"{name}: the header row is not CSV ({exc})", field="file") from None
 
 
-def read_batches(path: Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
-    if path.suffix == ".parquet":
-        yield from _parquet_batches(path, batch_rows)
+def read_batches(
+    path: Path, *, batch_rows: int = BATCH_ROWS, shown: str | None = None
+) -> Iterator[Batch]:
+    """The file's rows in batches; ``shown`` names the file in errors and row problems
+    (default: its name; an import of a folder gives the path within it)."""
+    if _is_parquet(path):
+        yield from _parquet_batches(path, batch_rows, shown or path.name)
     else:
-        yield from _csv_batches(path, batch_rows)
+        yield from _csv_batches(path, batch_rows, shown or path.name)
 
 
-def _parquet_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
+def _parquet_batches(path: Path, batch_rows: int, shown: str) -> Iterator[Batch]:
     try:
         reader = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
         raise DataFileError(
-            f"{path.name}: not a readable Parquet file ({type(exc).__name__})", field="file"
+            f"{shown}: not a readable Parquet file ({type(exc).__name__})", field="file"
         ) from None
     offset = 0
     batches = reader.iter_batches(batch_size=batch_rows)
@@ -147,8 +179,7 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
             record_batch = next(batches, None)
         except (OSError, pa.ArrowException) as exc:
             raise DataFileError(
-                f"{path.name}: the Parquet data after row {offset} is corrupt "
-                f"({type(exc).__name__})",
+                f"{shown}: the Parquet data after row {offset} is corrupt ({type(exc).__name__})",
                 field="file",
             ) from None
         if record_batch is None:
@@ -157,7 +188,7 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
         rows = pa.array(range(offset + 1, offset + n + 1), pa.int64())
         offset += n
         table = pa.Table.from_batches([record_batch]).append_column("source_row", rows)
-        yield _plain_values(table, path.name)
+        yield _plain_values(table, shown)
 
 
 def _is_binary(kind: pa.DataType) -> bool:
@@ -171,7 +202,12 @@ def _is_binary(kind: pa.DataType) -> bool:
 def _plain_values(table: pa.Table, name: str) -> Batch:
     """Every cell one plain value, as a CSV cell would be: binary columns become text (a value
     that is not UTF-8 sends its row to quarantine), and a row with a list, struct or map in a
-    cell goes to quarantine too. Other columns are left as stored."""
+    cell goes to quarantine too. A dictionary-encoded column (a pandas category) is decoded
+    to its values first. Other columns are left as stored."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            decoded = table.column(index).cast(field.type.value_type)
+            table = table.set_column(index, field.name, decoded)
     if not any(_is_binary(f.type) or pa.types.is_nested(f.type) for f in table.schema):
         return Batch(table, [])  # the usual file: nothing to look at row by row
     problems: list[RowProblem] = []
@@ -243,10 +279,10 @@ def _still_quoted(text: str, inside: bool) -> bool:
     return inside
 
 
-def _csv_batches(path: Path, batch_rows: int) -> Iterator[Batch]:
+def _csv_batches(path: Path, batch_rows: int, shown: str) -> Iterator[Batch]:
     """Stream a CSV: each physical line is decoded on its own, so one bad byte costs one row."""
     problems: list[RowProblem] = []
-    name = path.name
+    name = shown
     try:
         handle = path.open("rb")
     except OSError as exc:

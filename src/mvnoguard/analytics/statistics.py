@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from mvnoguard.analytics.store import RegistryStore
+from mvnoguard.analytics.store import RegistryStore, reading_snapshots
 from mvnoguard.errors import DataFileError
 
 SIZE_CLASSES = (1_000_000, 2_000_000, 4_000_000)
@@ -65,22 +65,23 @@ def market_statistics(store: RegistryStore) -> MarketStatistics:
             code="no_registry",
         )
     files = [str(p) for p in store.subscriber_files()]
-    con = duckdb.connect()
-    try:
-        if files:
-            rows = con.execute(
-                _PER_ENTERPRISE, {"enterprises": str(enterprises_file), "subscribers": files}
-            ).fetchall()
-        else:
-            rows = [
-                (code, name, network, 0, None)
-                for code, name, network in con.execute(
-                    "SELECT enterprise_code, name, host_network FROM read_parquet($e)",
-                    {"e": str(enterprises_file)},
+    with reading_snapshots("stats"):
+        con = duckdb.connect()
+        try:
+            if files:
+                rows = con.execute(
+                    _PER_ENTERPRISE, {"enterprises": str(enterprises_file), "subscribers": files}
                 ).fetchall()
-            ]
-    finally:
-        con.close()
+            else:
+                rows = [
+                    (code, name, network, 0, None)
+                    for code, name, network in con.execute(
+                        "SELECT enterprise_code, name, host_network FROM read_parquet($e)",
+                        {"e": str(enterprises_file)},
+                    ).fetchall()
+                ]
+        finally:
+            con.close()
     per = [
         EnterpriseUsers(code, name, network, int(users), (real / users) if users else None)
         for code, name, network, users, real in rows

@@ -10,11 +10,17 @@ them as Parquet too, so the pipelines read one folder on any engine.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
+
+from mvnoguard.analytics.engines import redact
+from mvnoguard.errors import DataFileError
 
 SUBSCRIBERS = pa.schema(
     [
@@ -70,6 +76,20 @@ OUTLETS = pa.schema(
         ("authorized", pa.bool_()),
     ]
 )
+
+
+@contextlib.contextmanager
+def reading_snapshots(what: str) -> Iterator[None]:
+    """Errors reading the imported snapshots (a file damaged in the home) as one clear
+    :class:`DataFileError` naming the job, never a driver traceback."""
+    try:
+        yield
+    except (duckdb.Error, pa.ArrowException, OSError) as exc:
+        raise DataFileError(
+            f"{what}: an imported snapshot under the home's registry/subscribers cannot be read "
+            f"({type(exc).__name__}: {redact(str(exc))}); import that enterprise's snapshot "
+            "again to replace it"
+        ) from None
 
 
 class RegistryStore:

@@ -46,6 +46,10 @@ def parse_timestamps(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.A
     text = pc.replace_substring_regex(array, r"\.\d+", "")  # fractions of a second
     text = pc.replace_substring_regex(text, r"^(\d{4}-\d{2}-\d{2})T", r"\1 ")
     text = pc.replace_substring_regex(text, r"Z$", "+0000")
+    # Seconds may be left out (ISO 8601 allows hh:mm): 2015-01-01 10:00 is 10:00:00.
+    text = pc.replace_substring_regex(
+        text, r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2})([+-]\d{2}:?\d{2})?$", r"\1:00\2"
+    )
     text = pc.replace_substring_regex(text, r"([+-]\d{2}):(\d{2})$", r"\1\2")
     zoned = pc.strptime(text, format="%Y-%m-%d %H:%M:%S%z", unit="us", error_is_null=True)
     naive = pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)

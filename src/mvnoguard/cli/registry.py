@@ -26,7 +26,7 @@ from mvnoguard.registry.identities import rotate_keys
 from mvnoguard.registry.records import iso_utc, subscriber_record
 from mvnoguard.registry.registration import NAME_MISMATCH, SignUp, record_name_refusal
 from mvnoguard.registry.rules import PresentedDocument
-from mvnoguard.registry.snapshot_keys import rotate_snapshots
+from mvnoguard.registry.snapshot_keys import check_snapshots, rotate_snapshots
 from mvnoguard.registry.snapshot_retention import purge_snapshots
 from mvnoguard.registry.subscribers import latest_subscriber
 from mvnoguard.runtime import Runtime
@@ -67,6 +67,7 @@ def vault_rotate(ctx: typer.Context) -> None:
             "or unset it to use the key file under the home"
         )
     path = rt.settings.keys_dir / VAULT_KEY_FILE
+    check_snapshots(RegistryStore(rt.settings.home))  # a damaged file stops it before any move
     old_ring = rt.vault.ring
     new_ring = old_ring.rotate()
     new_ring.save(path)  # both versions saved before any record moves

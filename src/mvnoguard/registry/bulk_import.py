@@ -18,7 +18,7 @@ import shutil
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,14 @@ from mvnoguard.analytics.contract_files import (
     columns_of,
     file_digest,
     find_files,
+    other_files,
     read_batches,
     write_problems,
 )
 from mvnoguard.analytics.store import RegistryStore
 from mvnoguard.analytics.typing_checks import as_text
 from mvnoguard.domain.subscribers import HostNetwork, OutletKind
-from mvnoguard.errors import DataFileError, MvnoguardError
+from mvnoguard.errors import ConfigurationError, DataFileError, MvnoguardError
 from mvnoguard.identity.vault import KeyRing, PiiVault
 from mvnoguard.registry import catalog
 from mvnoguard.registry.snapshot_keys import retoken_snapshots
@@ -102,7 +103,16 @@ class _Quarantine:
 def _load_manifest(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {"files": {}, "enterprises": {}, IDENTITY_KEYS: IDENTITY_KEYS_VERSION}
-    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(loaded, dict) or not {"files", "enterprises"} <= set(loaded):
+            raise ValueError("not a manifest")
+    except (ValueError, UnicodeDecodeError):
+        raise ConfigurationError(
+            f"{path} is damaged: move it away and import again (every file is then read anew; "
+            "a snapshot replaces the stored one of its enterprise)",
+            code="damaged_state",
+        ) from None
     return loaded
 
 
@@ -112,17 +122,33 @@ def _save_manifest(path: Path, manifest: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def _day(text: str) -> date:
+    """A date given as ``YYYY-MM-DD``, or as a timestamp at midnight (what a Parquet writer
+    makes of a spreadsheet's or a data frame's date column)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        moment = datetime.fromisoformat(text)
+        if moment.time() != time(0) or (moment.tzinfo is not None and moment.utcoffset()):
+            raise
+        return moment.date()
+
+
+def _shown(folder: Path, path: Path) -> str:
+    """How a file is named in warnings and quarantine rows: its path within the folder, so
+    ``subscribers.csv`` and ``subscribers/subscribers.csv`` stay apart."""
+    return path.relative_to(folder).as_posix()
+
+
 def _read_reference(
-    path: Path, required: tuple[str, ...], quarantine: _Quarantine
+    path: Path, shown: str, required: tuple[str, ...], quarantine: _Quarantine
 ) -> list[dict[str, str | None]]:
-    names = columns_of(path)
+    names = columns_of(path, shown)
     missing = [c for c in required if c not in names]
     if missing:
-        raise DataFileError(
-            f"{path.name}: missing column(s) {', '.join(missing)}", field=missing[0]
-        )
+        raise DataFileError(f"{shown}: missing column(s) {', '.join(missing)}", field=missing[0])
     rows: list[dict[str, str | None]] = []
-    for batch in read_batches(path):
+    for batch in read_batches(path, shown=shown):
         quarantine.add(batch.problems)
         table = batch.table
         columns = {
@@ -145,13 +171,13 @@ def _read_reference(
 
 def _bad(
     quarantine: _Quarantine,
-    path: Path,
+    shown: str,
     row: dict[str, str | None],
     fld: str,
     code: str,
     reason: str,
 ) -> None:
-    quarantine.add([RowProblem(path.name, int(row["_row"] or 0), fld, code, reason)])
+    quarantine.add([RowProblem(shown, int(row["_row"] or 0), fld, code, reason)])
 
 
 def _import_reference(
@@ -160,24 +186,25 @@ def _import_reference(
     """Load the three reference tables; returns the enterprise codes known afterwards."""
     with database.transaction() as session:
         for path in find_files(folder, "enterprises"):
+            shown = _shown(folder, path)
             for row in _read_reference(
-                path, ("enterprise_code", "name", "host_network"), quarantine
+                path, shown, ("enterprise_code", "name", "host_network"), quarantine
             ):
-                if _missing(quarantine, path, row, ("enterprise_code", "name", "host_network")):
+                if _missing(quarantine, shown, row, ("enterprise_code", "name", "host_network")):
                     continue
                 try:
                     network = HostNetwork(str(row["host_network"]).lower())
                 except ValueError:
                     networks = ", ".join(n.value for n in HostNetwork)
                     reason = f"host_network must be one of {networks}"
-                    _bad(quarantine, path, row, "host_network", "bad_value", reason)
+                    _bad(quarantine, shown, row, "host_network", "bad_value", reason)
                     continue
                 approved_text = row.get("approved_on")
                 try:
-                    approved = date.fromisoformat(approved_text) if approved_text else None
+                    approved = _day(approved_text) if approved_text else None
                 except ValueError:
                     reason = "approved_on must be a date YYYY-MM-DD"
-                    _bad(quarantine, path, row, "approved_on", "bad_value", reason)
+                    _bad(quarantine, shown, row, "approved_on", "bad_value", reason)
                     continue
                 spec = catalog.EnterpriseSpec(
                     str(row["enterprise_code"]),
@@ -189,14 +216,15 @@ def _import_reference(
                 try:
                     catalog.upsert_enterprise(session, spec, actor=ACTOR)
                 except MvnoguardError as exc:
-                    _bad(quarantine, path, row, _column(exc), exc.code, exc.message)
+                    _bad(quarantine, shown, row, _column(exc), exc.code, exc.message)
                     continue
         for path in find_files(folder, "number_blocks"):
+            shown = _shown(folder, path)
             for row in _read_reference(
-                path, ("enterprise_code", "first_number", "last_number"), quarantine
+                path, shown, ("enterprise_code", "first_number", "last_number"), quarantine
             ):
                 if _missing(
-                    quarantine, path, row, ("enterprise_code", "first_number", "last_number")
+                    quarantine, shown, row, ("enterprise_code", "first_number", "last_number")
                 ):
                     continue
                 try:
@@ -208,19 +236,20 @@ def _import_reference(
                         actor=ACTOR,
                     )
                 except MvnoguardError as exc:
-                    _bad(quarantine, path, row, _column(exc), exc.code, exc.message)
+                    _bad(quarantine, shown, row, _column(exc), exc.code, exc.message)
                     continue
         for path in find_files(folder, "outlets"):
+            shown = _shown(folder, path)
             for row in _read_reference(
-                path, ("outlet_code", "enterprise_code", "kind", "authorized"), quarantine
+                path, shown, ("outlet_code", "enterprise_code", "kind", "authorized"), quarantine
             ):
-                if _missing(quarantine, path, row, ("outlet_code", "enterprise_code", "kind")):
+                if _missing(quarantine, shown, row, ("outlet_code", "enterprise_code", "kind")):
                     continue
                 authorized = (row.get("authorized") or "").lower()
                 if authorized not in ("true", "false"):
                     _bad(
                         quarantine,
-                        path,
+                        shown,
                         row,
                         "authorized",
                         "bad_value",
@@ -239,7 +268,7 @@ def _import_reference(
                 except ValueError:
                     _bad(
                         quarantine,
-                        path,
+                        shown,
                         row,
                         "kind",
                         "bad_value",
@@ -247,7 +276,7 @@ def _import_reference(
                     )
                     continue
                 except MvnoguardError as exc:
-                    _bad(quarantine, path, row, _column(exc), exc.code, exc.message)
+                    _bad(quarantine, shown, row, _column(exc), exc.code, exc.message)
                     continue
         known = catalog.enterprise_codes(session)
         # The pipelines' copy is the store's tables whole, whatever this folder held: a folder
@@ -310,12 +339,12 @@ def _column(exc: MvnoguardError) -> str:
 
 
 def _missing(
-    quarantine: _Quarantine, path: Path, row: dict[str, str | None], required: tuple[str, ...]
+    quarantine: _Quarantine, shown: str, row: dict[str, str | None], required: tuple[str, ...]
 ) -> bool:
     """Quarantine ``row`` if a required column is empty; whether it was."""
     empty = next((name for name in required if not (row.get(name) or "").strip()), None)
     if empty is not None:
-        _bad(quarantine, path, row, empty, "missing_value", f"{empty} is required")
+        _bad(quarantine, shown, row, empty, "missing_value", f"{empty} is required")
     return empty is not None
 
 
@@ -323,6 +352,7 @@ def _missing(
 class _StageJob:
     index: int
     path: Path
+    shown: str  # the file's path within the imported folder
     staging: Path
     enterprises: frozenset[str]
     ring_json: str
@@ -331,31 +361,37 @@ class _StageJob:
     # named enterprises unknown then): not staged again, which would replace their snapshot
     # with this one file's part of it.
     loaded_before: frozenset[str] = frozenset()
+    # Enterprises unknown when the file was first read that have a snapshot of their own
+    # since: this old file's rows for them are quarantined, never a replacement of it.
+    superseded: frozenset[str] = frozenset()
 
 
 @dataclass
 class _Staged:
     path: Path
+    shown: str
     rows: int
     problems: list[RowProblem]
     codes: set[str]
+    unreadable: str | None = None  # why the file could not be read to its end
 
 
 def _stage_file(job: _StageJob) -> _Staged:
     """Type, check and encrypt one subscriber file into per-enterprise staging files.
 
     Runs in a worker process for big imports, so it takes only picklable arguments and builds
-    its own vault from the key ring.
+    its own vault from the key ring. A file that cannot be read to its end stages nothing: a
+    part of a snapshot must not replace the whole of one.
     """
     vault = PiiVault(KeyRing.from_json(job.ring_json))
     writers: dict[str, pq.ParquetWriter] = {}
-    staged = _Staged(job.path, 0, [], set())
+    staged = _Staged(job.path, job.shown, 0, [], set())
     try:
-        for batch in read_batches(job.path):
+        for batch in read_batches(job.path, shown=job.shown):
             staged.problems.extend(batch.problems)
             prepared = prepare(
                 batch.table,
-                file_name=job.path.name,
+                file_name=job.shown,
                 enterprises=set(job.enterprises),
                 vault=vault,
                 now=job.started,
@@ -363,16 +399,38 @@ def _stage_file(job: _StageJob) -> _Staged:
             staged.problems.extend(prepared.problems)
             codes = prepared.table.column("enterprise_code")
             for code in set(codes.to_pylist()) - job.loaded_before:
+                rows = prepared.table.filter(pc.equal(codes, code))
+                if code in job.superseded:
+                    staged.problems.extend(_superseded(job, code, rows))
+                    continue
                 if code not in writers:
                     target = job.staging / f"{job.index:05d}-{code}.parquet"
                     writers[code] = pq.ParquetWriter(target, schemas.SUBSCRIBERS)
-                writers[code].write_table(prepared.table.filter(pc.equal(codes, code)))
+                writers[code].write_table(rows)
             staged.rows += batch.table.num_rows + len({p.row for p in batch.problems})
+    except DataFileError as exc:
+        staged.unreadable = exc.message
     finally:
         for writer in writers.values():
             writer.close()
+    if staged.unreadable is not None:
+        for target in job.staging.glob(f"{job.index:05d}-*.parquet"):
+            target.unlink()
+        staged.problems = [RowProblem(job.shown, 0, "", "unreadable_file", staged.unreadable)]
+        return staged
     staged.codes = set(writers)
     return staged
+
+
+def _superseded(job: _StageJob, code: str, rows: pa.Table) -> list[RowProblem]:
+    reason = (
+        f"{code} was unknown when this file was first imported and has a snapshot of its own "
+        "since: import a snapshot of it to change it"
+    )
+    return [
+        RowProblem(job.shown, row, "enterprise_code", "superseded_snapshot", reason)
+        for row in rows.column("source_row").to_pylist()
+    ]
 
 
 def _workers(paths: list[Path], requested: int | None) -> int:
@@ -423,17 +481,20 @@ def import_registry(
     # Files whose rows named enterprises unknown at the time, with the enterprises known then:
     # once the store knows other enterprises, they are read again.
     awaiting: dict[str, list[str]] = manifest.setdefault(AWAITING, {})
+    for path in other_files(folder, "subscribers"):
+        summary.warnings.append(f"{_shown(folder, path)}: not a .csv or .parquet file; not read")
     for path in find_files(folder, "subscribers"):
+        shown = _shown(folder, path)
         digest = file_digest(path)
         retry = digest in awaiting and set(awaiting[digest]) != enterprises
         if (digest in manifest["files"] and not retry) or digest in digests.values():
-            summary.files_skipped.append(path.name)
+            summary.files_skipped.append(shown)
             continue
         try:
-            names = columns_of(path)
+            names = columns_of(path, shown)
         except DataFileError as exc:
             # Unreadable as a whole (not UTF-8, not Parquet): it sinks nothing else either.
-            quarantine.add([RowProblem(path.name, 0, "", exc.code, exc.message)])
+            quarantine.add([RowProblem(shown, 0, "", exc.code, exc.message)])
             summary.warnings.append(f"{exc.message}; skipped")
             continue
         missing = [c for c in REQUIRED if c not in names]
@@ -441,25 +502,32 @@ def import_registry(
             # The whole file is unusable, but it sinks nothing else: report it and go on.
             quarantine.add(
                 [
-                    RowProblem(path.name, 0, c, "missing_column", "required column absent")
+                    RowProblem(shown, 0, c, "missing_column", "required column absent")
                     for c in missing
                 ]
             )
-            summary.warnings.append(f"{path.name}: missing column(s) {', '.join(missing)}; skipped")
+            summary.warnings.append(f"{shown}: missing column(s) {', '.join(missing)}; skipped")
             continue
         unknown = sorted(set(names) - set(REQUIRED) - set(OPTIONAL))
         if unknown:
-            summary.warnings.append(f"{path.name}: ignored unknown column(s) {', '.join(unknown)}")
+            summary.warnings.append(f"{shown}: ignored unknown column(s) {', '.join(unknown)}")
         digests[path] = digest
+        known_then = frozenset(awaiting[digest]) if retry else frozenset()
         jobs.append(
             _StageJob(
                 len(jobs),
                 path,
+                shown,
                 staging,
                 frozenset(enterprises),
                 vault.ring.to_json(),
                 started,
-                frozenset(awaiting[digest]) if retry else frozenset(),
+                known_then,
+                # Only on a retry: enterprises it names that were new to it and have a stored
+                # snapshot now (from another file) keep that snapshot.
+                frozenset(c for c in manifest["enterprises"] if c not in known_then)
+                if retry
+                else frozenset(),
             )
         )
     results: list[_Staged] = []
@@ -481,8 +549,13 @@ def import_registry(
     codes: set[str] = set()
     for staged in results:
         quarantine.add(staged.problems)
+        if staged.unreadable is not None:
+            # Nothing of it is loaded, and it is not recorded: once mended it is read again.
+            summary.warnings.append(f"{staged.unreadable}; skipped")
+            del digests[staged.path]
+            continue
         codes |= staged.codes
-        summary.files_imported.append(staged.path.name)
+        summary.files_imported.append(staged.shown)
         digest = digests[staged.path]
         if any(p.code == UNKNOWN_ENTERPRISE for p in staged.problems):
             awaiting[digest] = sorted(enterprises)
@@ -492,7 +565,7 @@ def import_registry(
     for code in sorted(codes):
         _merge_snapshot(code, staging, registry, manifest, quarantine, summary)
     shutil.rmtree(staging, ignore_errors=True)
-    manifest["files"].update({digest: path.name for path, digest in digests.items()})
+    manifest["files"].update({digest: _shown(folder, path) for path, digest in digests.items()})
     _save_manifest(manifest_path, manifest)
     if summary.files_imported:
         # Identity data was sealed and tokenised in bulk: one entry says what and from where.
@@ -541,14 +614,15 @@ def _merge_snapshot(
     con = duckdb.connect()
     try:
         as_of_row = con.execute(
-            "SELECT max(greatest(activated_at, coalesce(cancelled_at, activated_at)))::VARCHAR, "
+            "SELECT max(greatest(activated_at, coalesce(cancelled_at, activated_at))), "
             "count(*) FROM read_parquet($p)",
             {"p": staged},
         ).fetchone()
         assert as_of_row is not None
-        as_of, rows = as_of_row
+        newest, rows = as_of_row
+        as_of = None if newest is None else newest.astimezone(UTC).isoformat()
         previous = manifest["enterprises"].get(code)
-        if previous and previous["as_of"] and as_of and as_of < previous["as_of"]:
+        if previous and _older(as_of, previous["as_of"]):
             summary.enterprises_kept_newer.append(code)
             summary.warnings.append(
                 f"{code}: the stored snapshot (to {previous['as_of']}) is newer; kept it"
@@ -580,6 +654,14 @@ def _merge_snapshot(
     summary.rows_loaded += loaded
     summary.enterprises_replaced.append(code)
     manifest["enterprises"][code] = {"as_of": as_of, "rows": loaded}
+
+
+def _older(as_of: str | None, stored: str | None) -> bool:
+    """Whether a staged snapshot dated ``as_of`` is older than the stored one: instants, not
+    text (manifests before this version wrote the time in the machine's own zone)."""
+    if as_of is None or stored is None:
+        return False
+    return datetime.fromisoformat(as_of) < datetime.fromisoformat(stored)
 
 
 def _sql_path(path: Path) -> str:

@@ -80,9 +80,16 @@ def upsert_enterprise(session: Session, spec: EnterpriseSpec, *, actor: str) -> 
     enterprise.host_network = HostNetwork(spec.host_network).value
     enterprise.approved_on = spec.approved_on
     enterprise.license_no = spec.license_no
-    session.flush()
-    audit_log.append(session, actor=actor, action="enterprise.upsert", subject=spec.code)
+    if _changed(session, enterprise):
+        session.flush()
+        audit_log.append(session, actor=actor, action="enterprise.upsert", subject=spec.code)
     return enterprise
+
+
+def _changed(session: Session, row: object) -> bool:
+    """A new row, or one whose values differ from the stored ones: the same values given
+    again (an import run twice) change nothing and leave no audit entry."""
+    return row in session.new or session.is_modified(row)
 
 
 def _check_number(value: str, field: str) -> str:
@@ -157,8 +164,9 @@ def upsert_outlet(session: Session, spec: OutletSpec, *, actor: str) -> Outlet:
     outlet.region_code = spec.region_code
     outlet.authorized = spec.authorized
     outlet.delegated_by = spec.delegated_by
-    session.flush()
-    audit_log.append(session, actor=actor, action="outlet.upsert", subject=spec.code)
+    if _changed(session, outlet):
+        session.flush()
+        audit_log.append(session, actor=actor, action="outlet.upsert", subject=spec.code)
     return outlet
 
 

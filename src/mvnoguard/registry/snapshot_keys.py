@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mvnoguard.analytics import store
-from mvnoguard.analytics.store import RegistryStore
+from mvnoguard.analytics.store import RegistryStore, reading_snapshots
 from mvnoguard.identity.columns import identity_token_column
 from mvnoguard.identity.vault import PiiVault
 
@@ -68,7 +68,19 @@ def retoken_snapshots(registry: RegistryStore, vault: PiiVault) -> int:
     return _rewrite(registry, vault, reseal=False)
 
 
+def check_snapshots(registry: RegistryStore) -> None:
+    """Every snapshot file opens as Parquet: checked before a rotation moves anything."""
+    with reading_snapshots("vault rotate"):
+        for path in registry.subscriber_files():
+            pq.ParquetFile(path).close()
+
+
 def _rewrite(registry: RegistryStore, vault: PiiVault, *, reseal: bool) -> int:
+    with reading_snapshots("vault rotate" if reseal else "re-tokening the imported snapshots"):
+        return _rewrite_files(registry, vault, reseal=reseal)
+
+
+def _rewrite_files(registry: RegistryStore, vault: PiiVault, *, reseal: bool) -> int:
     moved = 0
     for path in registry.subscriber_files():
         tmp = path.with_suffix(".rotating")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from mvnoguard.analytics.store import RegistryStore
+from mvnoguard.analytics.store import RegistryStore, reading_snapshots
 from mvnoguard.domain.subscribers import SubscriberStatus
 from mvnoguard.registry.identities import PURGED
 
@@ -50,33 +50,35 @@ def purge_snapshots(registry: RegistryStore, *, cutoff: datetime) -> int:
     """Clear the identity data of snapshot rows cancelled before ``cutoff`` (aware); returns
     how many rows lost data in this run."""
     params = {"cancelled": SubscriberStatus.CANCELLED.value, "cutoff": cutoff, "purged": PURGED}
-    purged = 0
     con = duckdb.connect()
     try:
-        for path in registry.subscriber_files():
-            source = f"read_parquet('{_sql_text(path)}')"
-            found = con.execute(
-                f"SELECT count(*) FROM {source} WHERE {_EXPIRED} AND ({_HOLDS_DATA})", params
-            ).fetchone()
-            rows = 0 if found is None else int(found[0])
-            if rows == 0:
-                continue
-            tmp = path.with_suffix(".purging")
-            try:
-                # The file's own row order and column order are kept (insertion order is).
-                con.execute(
-                    f"COPY (SELECT * REPLACE ({_PURGED_COLUMNS}) FROM {source}) "
-                    f"TO '{_sql_text(tmp)}' (FORMAT parquet, COMPRESSION zstd)",
-                    params,
-                )
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-            tmp.replace(path)
-            purged += rows
+        with reading_snapshots("retention purge"):
+            return sum(_purge_file(con, path, params) for path in registry.subscriber_files())
     finally:
         con.close()
-    return purged
+
+
+def _purge_file(con: duckdb.DuckDBPyConnection, path: Path, params: dict[str, object]) -> int:
+    source = f"read_parquet('{_sql_text(path)}')"
+    found = con.execute(
+        f"SELECT count(*) FROM {source} WHERE {_EXPIRED} AND ({_HOLDS_DATA})", params
+    ).fetchone()
+    rows = 0 if found is None else int(found[0])
+    if rows == 0:
+        return 0
+    tmp = path.with_suffix(".purging")
+    try:
+        # The file's own row order and column order are kept (insertion order is).
+        con.execute(
+            f"COPY (SELECT * REPLACE ({_PURGED_COLUMNS}) FROM {source}) "
+            f"TO '{_sql_text(tmp)}' (FORMAT parquet, COMPRESSION zstd)",
+            params,
+        )
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(path)
+    return rows
 
 
 __all__ = ["purge_snapshots"]

@@ -9,7 +9,7 @@ names leave this module only as ciphertexts, tokens and masked forms.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -48,6 +48,8 @@ OPTIONAL = (
     "agent_doc_number",
 )
 _STATUSES = pa.array([s.value for s in SubscriberStatus])
+# Sign-up times before this are placeholders (1900-01-01, 1970-01-01), not real periods.
+_EARLIEST = pa.scalar(datetime(2000, 1, 1, tzinfo=UTC), pa.timestamp("us", tz="UTC"))
 _METHODS = pa.array([m.value for m in VerificationMethod])
 
 
@@ -128,19 +130,40 @@ def prepare(
         "bad_timestamp",
         "missing or not an ISO 8601 timestamp of a real date",
     )
+    import_time = pa.scalar(now, pa.timestamp("us", tz="UTC"))
     flag(
-        _mask(pc.greater(activated, pa.scalar(now, pa.timestamp("us", tz="UTC")))),
+        _mask(pc.greater(activated, import_time)),
         "activated_at",
         "future_timestamp",
         "activated after the import",
     )
+    flag(
+        _mask(pc.less(activated, _EARLIEST)),
+        "activated_at",
+        "implausible_timestamp",
+        f"activated before {_EARLIEST.as_py():%Y}: a placeholder, not a sign-up time",
+    )
     cancelled, bad = parse_timestamps(_column(batch, "cancelled_at"))
     flag(_mask(bad), "cancelled_at", "bad_timestamp", "not an ISO 8601 timestamp of a real date")
+    # A cancellation after the import has not happened: left in, it would also date the
+    # snapshot in the future, and no later snapshot of the enterprise could replace it.
+    flag(
+        _mask(pc.greater(cancelled, import_time)),
+        "cancelled_at",
+        "future_timestamp",
+        "cancelled after the import",
+    )
     flag(
         _mask(pc.and_(pc.equal(status, "cancelled"), pc.is_null(cancelled))),
         "cancelled_at",
         "missing_cancelled_at",
         "a cancelled row needs cancelled_at",
+    )
+    flag(
+        _mask(pc.and_(pc.not_equal(status, "cancelled"), pc.is_valid(cancelled))),
+        "cancelled_at",
+        "unexpected_cancelled_at",
+        "a row that is not cancelled cannot have cancelled_at",
     )
     flag(
         _mask(pc.less(cancelled, activated)),
@@ -279,7 +302,25 @@ def _registry_rows(batch: pa.Table, file_name: str, vault: PiiVault) -> pa.Table
         columns[f"{role}_doc_type"] = pc.if_else(
             role_present, role_types, pa.scalar(None, pa.string())
         )
-        columns[f"{role}_token"] = identity_token_column(vault, role_types, role_numbers)
+        tokens = identity_token_column(vault, role_types, role_numbers)
+        if role == "guardian":
+            # The audit reads a guardian token as "a guardian was recorded": only a valid
+            # document counts, as at sign-up. The contract gives no guardian nationality, so a
+            # passport is judged on its number.
+            unknown = pa.nulls(len(role_types), pa.string())
+            checks = check_documents(role_types, role_numbers, unknown, today=today)
+            valid = pc.fill_null(
+                pc.or_(
+                    pc.equal(checks.codes, "ok"),
+                    pc.and_(
+                        pc.equal(role_types, "PASSPORT"),
+                        pc.equal(checks.codes, "bad_nationality"),
+                    ),
+                ),
+                False,
+            ).to_pylist()
+            tokens = [t if ok else None for t, ok in zip(tokens, valid, strict=True)]
+        columns[f"{role}_token"] = tokens
         columns[f"{role}_number_ct"] = vault.encrypt_many(
             role_numbers.to_pylist(), context="doc_number"
         )
