@@ -94,7 +94,9 @@ def test_a_sign_up_answer_needs_no_view_entry_a_read_does(live: LiveServer) -> N
     def actions() -> list[str]:
         with live.runtime.database.engine.connect() as conn:
             rows = conn.execute(
-                select(AuditEntry.action).where(AuditEntry.subject == "17090000101")
+                select(AuditEntry.action)
+                .where(AuditEntry.subject == "17090000101")
+                .order_by(AuditEntry.id)
             )
             return [row.action for row in rows]
 

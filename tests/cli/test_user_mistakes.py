@@ -762,6 +762,43 @@ def test_a_purge_dated_in_the_future_is_refused(run: Run, home: Path) -> None:
     assert (done.status, done.out.splitlines()[0]) == (0, "0 identities purged")
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("risk", "expire", "--at", "0001-01-07T00:00:00Z"),
+        ("complaints", "submit", "17090000001", "--category", "spam", "--at", "9999-12-31"),
+    ],
+)
+def test_an_at_far_from_today_is_refused(run: Run, home: Path, args: tuple[str, ...]) -> None:
+    setup_market(home)
+    refused(run(*args), "invalid_input", "out of range", "(field: at)")
+
+
+def test_complaints_are_never_dated_ahead_of_the_clock(run: Run, home: Path) -> None:
+    setup_market(home)
+    ahead = ("complaints", "submit", "17090000001", "--category", "fraud", "--at", "2999-01-01")
+    refused(run(*ahead), "future_time", "(field: at)")
+
+
+def test_complaint_mistakes_at_the_command_line(run: Run, home: Path, tmp_path: Path) -> None:
+    setup_market(home)
+    refused(run("complaints", "reporter", str(2**70), "--purpose", "x"), "unknown_complaint")
+    letters = run("complaints", "submit", "abc17090000001", "--category", "spam")
+    refused(letters, "bad_number")
+    upper = run("complaints", "submit", "17090000001", "--category", "FRAUD")
+    assert upper.status == 0, upper.err
+    assert json.loads(upper.out)["category"] == "fraud"
+    feed = tmp_path / "complaints.csv"
+    feed.write_text(
+        "reported_number,reporter_number,category,received_at,text,channel\n"
+        "17090000001,,spam,2016-05-01T10:00:00+08:00,bulk,hotline\n",
+        encoding="utf-8",
+    )
+    loaded = run("complaints", "import", str(feed))
+    assert loaded.status == 0, loaded.err
+    assert "warning: complaints.csv: ignored unknown column(s) channel" in loaded.err
+
+
 def test_a_complaint_from_an_unknown_enterprise_is_refused(run: Run, home: Path) -> None:
     setup_market(home)
     outcome = run(

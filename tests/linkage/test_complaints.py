@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import func, select
@@ -302,6 +303,15 @@ def test_the_real_ftc_file_imports_with_counts(
     assert set(by_category) == {"fraud", "harassment", "spam", "other"}
     assert (top.complaints, top.risk_level, top.status) == (42, RiskLevel.MEDIUM, None)
     assert (again.accepted, again.duplicates) == (0, result.accepted + result.duplicates)
+    # The same rows as a typed Parquet file (numbers as integers, times as timestamps) are the
+    # same complaints.
+    typed = tmp_path / "ftc.parquet"
+    pq.write_table(pa_csv.read_csv(FTC_FILE), typed)
+    with market.transaction() as session:
+        as_parquet = complaints.import_ftc(
+            session, typed, vault=vault, quarantine_dir=tmp_path, now=now, policy=policy
+        )
+    assert (as_parquet.accepted, as_parquet.duplicates) == (0, result.accepted + result.duplicates)
 
 
 @pytest.mark.parametrize(
@@ -353,3 +363,24 @@ def test_a_complaint_without_its_time_sent_again_the_same_day_is_one(
     assert not other.duplicate and not tomorrow.duplicate
     with market.transaction() as session:
         assert session.scalar(select(func.count(Complaint.id))) == 3
+
+
+def test_a_row_whose_text_holds_nul_is_quarantined_and_sinks_nothing_else(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
+    feed = write_csv(
+        tmp_path / "complaints.csv",
+        [
+            CONTRACT_ROWS[0],
+            [B_E01, "", "spam", "2016-05-30T10:00:00+08:00", "a\x00b"],
+            [B_E01, "", "spam", "2016-05-30T11:00:00+08:00", "fine"],
+        ],
+    )
+    with market.transaction() as session:
+        result = complaints.import_feed(
+            session, feed, vault=vault, quarantine_dir=tmp_path, now=NOW, policy=policy
+        )
+    assert (result.accepted, result.quarantined) == (1, 1)
+    assert result.quarantine_file is not None
+    with Path(result.quarantine_file).open(encoding="utf-8") as handle:
+        assert [(r["row"], r["code"]) for r in csv.DictReader(handle)] == [("1", "bad_value")]

@@ -9,11 +9,21 @@ import pytest
 from sqlalchemy import select
 
 from mvnoguard.domain.policy import Policy
-from mvnoguard.domain.risk import DisposalAction, RiskCategory, RiskLevel, RiskStatus
+from mvnoguard.domain.risk import (
+    ComplaintCategory,
+    DisposalAction,
+    RiskCategory,
+    RiskLevel,
+    RiskStatus,
+)
 from mvnoguard.errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from mvnoguard.identity.vault import PiiVault
+from mvnoguard.linkage import complaints
 from mvnoguard.linkage import risk_numbers as risk
+from mvnoguard.linkage.complaints import ComplaintIn
 from mvnoguard.linkage.identity_links import tasks_for
 from mvnoguard.linkage.risk_numbers import RiskPush
+from mvnoguard.registry.lifecycle import Lifecycle
 from mvnoguard.storage.audit_log import verify_chain
 from mvnoguard.storage.database import Database
 from mvnoguard.storage.models import AuditEntry, RiskChange, RiskReport, Subscriber
@@ -353,7 +363,9 @@ def test_every_change_is_audited_and_the_chain_holds(market: Database, policy: P
         risk.dispose(session, E01, A_E01, DisposalAction.SUSPENDED, now=NOW, policy=policy)
     with market.transaction() as session:
         actions = session.scalars(
-            select(AuditEntry.action).where(AuditEntry.subject == plus86(A_E01))
+            select(AuditEntry.action)
+            .where(AuditEntry.subject == plus86(A_E01))
+            .order_by(AuditEntry.id)
         ).all()
         feed = session.scalars(select(RiskChange.status).order_by(RiskChange.id)).all()
         check = verify_chain(session)
@@ -406,3 +418,96 @@ def test_pushes_of_one_number_at_the_same_moment_keep_one_report_per_reporter(
         reporters = session.scalars(select(RiskReport.reporter).where(RiskReport.active))
         assert sorted(reporters) == ["E01", "E03"]
         assert verify_chain(session).ok
+
+
+def test_fraud_reported_on_a_number_confirmed_for_spam_links_its_holder(
+    market: Database, policy: Policy
+) -> None:
+    spam = RiskPush(A_E02, RiskCategory.SPAM, 0.5, "bulk messages")
+    with market.transaction() as session:
+        risk.push(session, E01, spam, now=NOW, policy=policy)
+        risk.confirm(session, REGULATOR, A_E02, now=NOW, policy=policy)
+        before = tasks_for(session, REGULATOR)
+        later = NOW + timedelta(hours=1)
+        entry = risk.push(session, E03, fraud(A_E02), now=later, policy=policy)
+        after = tasks_for(session, REGULATOR)
+    assert before == []  # spam alone links no one
+    assert entry.status is RiskStatus.CONFIRMED
+    assert sorted(t.msisdn for t in after) == ["162****0001", "170****0001", "170****0001"]
+    assert {t.due_at for t in after} == {later + timedelta(hours=24)}
+
+
+def test_a_reverified_number_gets_a_new_deadline_at_the_next_fraud_link(
+    market: Database, policy: Policy
+) -> None:
+    lifecycle = Lifecycle(policy)
+    with market.transaction() as session:
+        risk.push(session, E02, fraud(A_E01), now=NOW, policy=policy)
+        risk.confirm(session, REGULATOR, A_E01, now=NOW, policy=policy)
+        resumed_at = NOW + timedelta(hours=2)
+        lifecycle.resume(
+            session,
+            A_E02,
+            method="reader",
+            face_score=0.95,
+            outlet_code="E02-OWN",
+            at=resumed_at,
+            actor="test",
+        )
+        statuses = {t.msisdn: t.status for t in tasks_for(session, E02)}
+        # Another of the holder's numbers is confirmed for fraud a day later.
+        again = NOW + timedelta(days=1)
+        risk.push(session, E01, fraud(A_E03), now=again, policy=policy)
+        risk.confirm(session, REGULATOR, A_E03, now=again, policy=policy)
+        e02 = [(t.status, t.due_at) for t in tasks_for(session, E02)]
+        due = session.scalar(select(Subscriber.reverify_due_at).where(Subscriber.msisdn == A_E02))
+    assert statuses == {"170****0001": "done"}  # the re-verification answered its task
+    assert e02 == [("done", NOW + timedelta(hours=24)), ("open", again + timedelta(hours=24))]
+    assert due == again + timedelta(hours=24)
+
+
+def test_complaints_dated_ahead_of_a_clear_do_not_count_after_it(
+    market: Database, vault: PiiVault, policy: Policy
+) -> None:
+    ahead = NOW + timedelta(minutes=4)  # within the clock skew a complaint's time may have
+    with market.transaction() as session:
+        risk.push(session, E02, fraud(B_E01, 0.5), now=NOW, policy=policy)
+        for reporter in ("13912340002", "13912340003"):
+            sent = ComplaintIn(B_E01, reporter, ComplaintCategory.FRAUD, ahead, "pre-clear")
+            complaints.submit(session, E01, sent, vault=vault, now=NOW, policy=policy)
+        cleared_at = NOW + timedelta(minutes=1)
+        risk.clear(session, REGULATOR, B_E01, "appeal upheld", now=cleared_at)
+        seen = risk.reputation(session, E03, B_E01, now=cleared_at, policy=policy)
+        later = NOW + timedelta(minutes=10)
+        after = ComplaintIn(B_E01, "13912340004", ComplaintCategory.FRAUD, later, "after")
+        complaints.submit(session, E01, after, vault=vault, now=later, policy=policy)
+        reopened = risk.push(session, E03, fraud(B_E01, 0.3), now=later, policy=policy)
+    assert (seen.complaints, seen.complainants) == (0, 0)
+    assert reopened.status is RiskStatus.REPORTED  # one complainant since the clear, not three
+
+
+def test_one_complainant_counts_once_under_a_ring_given_new_versions_outside_rotate(
+    market: Database, vault: PiiVault, policy: Policy
+) -> None:
+    """MVNOGUARD_VAULT_KEY can gain a version without ``vault rotate`` re-keying complaints."""
+    grown = PiiVault(vault.ring.rotate())
+    with market.transaction() as session:
+        risk.push(session, E02, fraud(B_E01, 0.3), now=NOW, policy=policy)
+        for ring, text in ((vault, "first"), (grown, "second")):
+            sent = ComplaintIn(B_E01, "13912340002", ComplaintCategory.FRAUD, NOW, text)
+            complaints.submit(session, E01, sent, vault=ring, now=NOW, policy=policy)
+        seen = risk.reputation(session, E03, B_E01, now=NOW, policy=policy)
+    assert (seen.complaints, seen.complainants, seen.status) == (2, 1, RiskStatus.REPORTED)
+
+
+def test_text_holding_nul_is_refused_on_every_store(market: Database, policy: Policy) -> None:
+    with market.transaction() as session, pytest.raises(InvalidInput) as evidence:
+        risk.push(session, E02, RiskPush(B_E01, RiskCategory.FRAUD, 0.5, "a\x00b"), now=NOW)
+    with market.transaction() as session, pytest.raises(InvalidInput) as reason:
+        risk.push(session, E02, fraud(B_E01), now=NOW, policy=policy)
+        risk.clear(session, REGULATOR, B_E01, "a\x00b", now=NOW)
+    # Any other text meets the store's own guard (a suspension's reason here).
+    with market.transaction() as session, pytest.raises(InvalidInput) as other:
+        Lifecycle(policy).suspend(session, B_E01, at=NOW, actor="test", reason="r\x00")
+    assert [e.value.code for e in (evidence, reason, other)] == ["bad_value"] * 3
+    assert (evidence.value.field, reason.value.field) == ("evidence", "reason")

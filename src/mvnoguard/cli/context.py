@@ -68,13 +68,23 @@ AtOption = Annotated[
 ]
 
 
+EARLIEST_AT, LATEST_AT = 1901, 2999  # the years an --at may name
+
+
 def when(at: datetime | None) -> datetime:
     """The moment a command acts at: ``--at`` if given, else now."""
     if not at:
         return utc_now()
     aware = as_aware(at)
     try:
-        aware.astimezone(UTC)  # an offset can take year 1 or 9999 out of range
+        moment = aware.astimezone(UTC)  # an offset can take year 1 or 9999 out of range
     except OverflowError:
         raise InvalidInput(f"--at {at.isoformat()} is out of range", field="at") from None
+    # Commands reckon days and years around the moment (evidence windows, retention, clock
+    # skew): far from today, that arithmetic leaves the calendar.
+    if not EARLIEST_AT <= moment.year <= LATEST_AT:
+        raise InvalidInput(
+            f"--at {at.isoformat()} is out of range: give a time from {EARLIEST_AT} to {LATEST_AT}",
+            field="at",
+        )
     return aware

@@ -6,6 +6,7 @@ names the enterprise to act as.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ import typer
 
 from mvnoguard.cli.context import AtOption, print_json, runtime, when
 from mvnoguard.domain.access import Principal, Role
+from mvnoguard.domain.calendar import not_in_future, utc_now
 from mvnoguard.domain.risk import ComplaintCategory, DisposalAction, RiskStatus
 from mvnoguard.linkage import complaints, risk_numbers
 from mvnoguard.linkage.identity_links import tasks_for
@@ -126,6 +128,12 @@ def risk_expire(ctx: typer.Context, at: AtOption = None) -> None:
     print_json({"cleared": cleared})
 
 
+def _not_ahead(at: datetime | None) -> datetime:
+    """A complaint's ``--at`` may replay a past moment, never run ahead of the clock: a
+    complaint dated in the future would count after any later clear of its number."""
+    return not_in_future(when(at), now=utc_now(), what="a complaint", field="at")
+
+
 @complaints_app.command("import")
 def complaints_import(
     ctx: typer.Context,
@@ -143,9 +151,11 @@ def complaints_import(
             file,
             vault=rt.vault,
             quarantine_dir=rt.settings.quarantine_dir,
-            now=when(at),
+            now=_not_ahead(at),
             policy=rt.policy,
         )
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if as_json:
         print_json(result.to_json())
     else:
@@ -160,7 +170,7 @@ def complaints_import(
 def complaints_submit(
     ctx: typer.Context,
     reported_number: str,
-    category: Annotated[ComplaintCategory, typer.Option("--category")],
+    category: Annotated[ComplaintCategory, typer.Option("--category", case_sensitive=False)],
     reporter: Annotated[str | None, typer.Option("--reporter", help="Who complains.")] = None,
     text: Annotated[str | None, typer.Option("--text")] = None,
     enterprise: EnterpriseOption = None,
@@ -169,7 +179,7 @@ def complaints_submit(
     """Record one complaint, received at ``--at`` (default: now; the same complaint again
     the same day is then a duplicate)."""
     rt = runtime(ctx)
-    now = when(at)
+    now = _not_ahead(at)
     received = now if at is not None else None
     complaint = complaints.ComplaintIn(reported_number, reporter, category, received, text)
     with rt.database.transaction() as session:

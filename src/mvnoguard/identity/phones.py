@@ -16,6 +16,7 @@ Errors are :class:`~mvnoguard.errors.InvalidInput` with code ``invalid_number`` 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -119,6 +120,9 @@ def normalize_msisdn(raw: str) -> str:
     return digits
 
 
+_DIALLABLE = re.compile(r"\+?[\d\s\-().]+")
+
+
 def to_e164(raw: str, default_region: str = "CN") -> str:
     """Any country's phone number in E.164 (``+8613800138000``); ``default_region`` is the
     ISO 3166-1 alpha-2 region assumed for numbers written without a country code.
@@ -129,6 +133,10 @@ def to_e164(raw: str, default_region: str = "CN") -> str:
     if len(raw) > _MAX_INPUT_CHARS:
         raise _invalid("not a phone number: too long")
     text = unicodedata.normalize("NFKC", raw).strip()
+    if not _DIALLABLE.fullmatch(text):
+        # phonenumbers reads past letters ("abc170...", "... ext 5", vanity words): a number
+        # written with them is a typing slip or something else, never taken as a number.
+        raise _invalid("not a phone number: only digits, +, spaces, dashes, dots and brackets")
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:

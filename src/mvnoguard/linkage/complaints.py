@@ -150,6 +150,7 @@ class ComplaintImport:
     quarantined: int
     duplicates: int
     quarantine_file: str | None
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,6 +158,7 @@ class ComplaintImport:
             "quarantined": self.quarantined,
             "duplicates": self.duplicates,
             "quarantine_file": self.quarantine_file,
+            "warnings": list(self.warnings),
         }
 
 
@@ -218,6 +220,8 @@ def content_keys(
 
 def _text(value: str | None) -> str | None:
     text = value.strip() if value else None
+    if text and "\x00" in text:
+        raise InvalidInput("text holds a NUL character (U+0000)", code="bad_value", field="text")
     if text and len(text) > MAX_TEXT_CHARS:
         raise InvalidInput(
             f"text is longer than {MAX_TEXT_CHARS} characters", code="text_too_long", field="text"
@@ -336,7 +340,7 @@ def _insert_fresh(
     items = list(fresh.values())
     reporters = [item.reporter for item in items]
     sealed = vault.encrypt_many(reporters, context=REPORTER_CONTEXT)
-    tokens = vault.token_many(REPORTER_KIND, reporters)
+    tokens = _reporter_tokens(session, vault, reporters)
     owners: dict[str, int | None] = {}
     rows: list[Complaint] = []
     for item, reporter_sealed, token in zip(items, sealed, tokens, strict=True):
@@ -360,6 +364,33 @@ def _insert_fresh(
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def _reporter_tokens(
+    session: Session, vault: PiiVault, reporters: Sequence[str | None]
+) -> list[str | None]:
+    """Each reporter's token, one per person in the store: under the current key version, or
+    the older version's token already stored for them. A ring given by MVNOGUARD_VAULT_KEY
+    gains versions without ``vault rotate`` re-keying the complaints, and two tokens for one
+    complainant would count them twice."""
+    tokens = vault.token_many(REPORTER_KIND, reporters)
+    if len(vault.ring.versions) == 1:
+        return tokens
+    known = sorted({r for r in reporters if r is not None})
+    older = {
+        old: reporter for reporter in known for old in vault.tokens(REPORTER_KIND, reporter)[1:]
+    }
+    stored: dict[str, str] = {}
+    for chunk in _chunks(list(older)):
+        for token in session.scalars(
+            select(Complaint.reporter_token).where(Complaint.reporter_token.in_(chunk)).distinct()
+        ):
+            if token is not None:
+                stored.setdefault(older[token], token)
+    return [
+        stored.get(reporter, token) if reporter is not None else token
+        for reporter, token in zip(reporters, tokens, strict=True)
+    ]
 
 
 def _touch_risk_entries(
@@ -505,6 +536,17 @@ def ftc_category(subject: str | None) -> ComplaintCategory:
     return FTC_SUBJECTS.get(key, ComplaintCategory.OTHER)
 
 
+# Columns a typed file (Parquet written from a data frame) holds as numbers or times, which
+# read back as "4703352559.0" or "2021-07-07 00:01:15.000": the FTC's CSV has no fractions.
+_FTC_TYPED = {"Company_Phone_Number", "Created_Date", "Violation_Date", "Consumer_Area_Code"}
+
+
+def _ftc_cell(raw: dict[str, str | None], name: str) -> str:
+    """A cell as the FTC's CSV spells it, for the row's content key."""
+    value = raw.get(name) or ""
+    return re.sub(r"\.0+$", "", value) if name in _FTC_TYPED else value
+
+
 def _ftc_row(raw: dict[str, str | None], now: datetime, vault: PiiVault) -> _Parsed:
     """An FTC row; the file names no consumer's number, so there is nothing to seal."""
     number = (raw.get("Company_Phone_Number") or "").strip()
@@ -527,7 +569,7 @@ def _ftc_row(raw: dict[str, str | None], now: datetime, vault: PiiVault) -> _Par
     text = f"FTC Do-Not-Call complaint: {subject}; recorded message or robocall: {robocall or '?'}"
     # Distinct consumers can complain about one number in the same second: the whole row is the
     # content, so only a row repeated verbatim counts as a duplicate.
-    key = _content_key("ftc", *((raw.get(name) or "") for name in FTC_COLUMNS))
+    key = _content_key("ftc", *(_ftc_cell(raw, name) for name in FTC_COLUMNS))
     return _Parsed(reported, None, ftc_category(subject), received, text, (key,))
 
 
@@ -580,7 +622,9 @@ def _import(
         detail=f"accepted={accepted} quarantined={quarantined} duplicates={duplicates}",
         at=now,
     )
-    return ComplaintImport(accepted, quarantined, duplicates, target)
+    unknown = [n for n in names if n not in columns]
+    warnings = (f"{path.name}: ignored unknown column(s) {', '.join(unknown)}",) if unknown else ()
+    return ComplaintImport(accepted, quarantined, duplicates, target, warnings)
 
 
 def _write_quarantine(
@@ -703,7 +747,8 @@ def reveal_reporter(
             code="text_too_long",
             field="purpose",
         )
-    row = session.get(Complaint, complaint_id)
+    # An id beyond a 64-bit key names nothing (and would overflow the driver's integer).
+    row = session.get(Complaint, complaint_id) if 0 < complaint_id < 2**63 else None
     if row is None:
         raise NotFound(
             f"no complaint {complaint_id}", code="unknown_complaint", field="complaint_id"

@@ -23,7 +23,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, case, cast, distinct, func, or_, select
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    distinct,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -222,8 +233,14 @@ def complainants_since(session: Session, number: str, since: datetime | None) ->
     """Distinct complainants about ``number`` after ``since`` (all when None): an index range."""
     query = select(_COMPLAINANTS).where(Complaint.reported_number == number)
     if since is not None:
-        query = query.where(Complaint.received_at > since)
+        query = query.where(_after(since))
     return session.scalar(query) or 0
+
+
+def _after(moment: Any) -> Any:
+    """Complaints made after ``moment`` and stored after it: one dated ahead of the clock (the
+    allowed skew) before a clear must not count after it."""
+    return and_(Complaint.received_at > moment, Complaint.created_at > moment)
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -287,8 +304,12 @@ def _confirm(
     row.enterprise_id = owner.id if owner is not None else None
     row.updated_at = now
     _record_change(session, row, actor=actor, action="risk.confirm", now=now, detail=why)
-    if RiskCategory.FRAUD.value in row.categories.split(","):
+    if _is_fraud(row):
         identity_links.link_holder(session, row.msisdn, now=now, actor=actor, policy=policy)
+
+
+def _is_fraud(row: RiskNumber) -> bool:
+    return RiskCategory.FRAUD.value in row.categories.split(",")
 
 
 def confirm_if_corroborated(
@@ -337,7 +358,13 @@ def _checked_push(push: RiskPush) -> tuple[str, RiskCategory, float, str]:
             code="evidence_too_long",
             field="evidence",
         )
+    _refuse_nul(evidence, "evidence")
     return number, category, float(score), evidence
+
+
+def _refuse_nul(text: str, field: str) -> None:
+    if "\x00" in text:
+        raise InvalidInput(f"{field} holds a NUL character (U+0000)", code="bad_value", field=field)
 
 
 def _entry_row(session: Session, number: str, category: RiskCategory, now: datetime) -> RiskNumber:
@@ -407,9 +434,16 @@ def push(
         row.enterprise_id = None
         row.confirmed_at = row.dispose_by = row.disposed_at = None
         row.disposal_action = None
+    was_fraud = _is_fraud(row)
     enterprises = _summarise(session, row)
     row.evidence_at = now
     row.updated_at = now
+    if row.status in (CONFIRMED, DISPOSED) and not was_fraud and _is_fraud(row):
+        # Confirmed for spam or harassment, now reported for fraud too: the holder is linked
+        # as at a fraud confirmation (the entry is already confirmed).
+        identity_links.link_holder(
+            session, row.msisdn, now=now, actor=principal.actor, policy=policy
+        )
     detail = f"{category.value} score={score:.3f}"
     if is_new:
         _record_change(
@@ -492,7 +526,7 @@ def _since_cleared(count: Any) -> Any:
         select(count)
         .where(
             Complaint.reported_number == _PROBE.c.msisdn,
-            or_(RiskNumber.cleared_at.is_(None), Complaint.received_at > RiskNumber.cleared_at),
+            or_(RiskNumber.cleared_at.is_(None), _after(RiskNumber.cleared_at)),
         )
         .scalar_subquery()
     )
@@ -685,6 +719,7 @@ def clear(
             code="bad_reason",
             field="reason",
         )
+    _refuse_nul(reason, "reason")
     row = _get(session, e164(msisdn))
     if row.status != CLEARED:
         _clear(session, row, reason=reason, now=now, actor=principal.actor)

@@ -41,6 +41,10 @@ SUSPENDED_OUT = SubscriberStatus.SUSPENDED_OUT.value
 SUSPENDED = SubscriberStatus.SUSPENDED.value
 CANCELLED = SubscriberStatus.CANCELLED.value
 
+TASK_OPEN, TASK_DONE = "open", "done"
+# Tasks a re-verification answers: the regulator's call, and a fraud link of the identity.
+_REVERIFY_KINDS = (ReviewTaskKind.REVERIFICATION.value, ReviewTaskKind.REVERIFY.value)
+
 _STATUS_AFTER = {
     LifecycleEventKind.SUSPENDED_OUT: SUSPENDED_OUT,
     LifecycleEventKind.SUSPENDED: SUSPENDED,
@@ -159,6 +163,15 @@ class Lifecycle:
             )
         )
         subscriber.reverify_due_at = None
+        # The re-verification asked of this number is done: a later fraud link asks anew.
+        for task in session.scalars(
+            select(ReviewTask).where(
+                ReviewTask.subscriber_id == subscriber.id,
+                ReviewTask.status == TASK_OPEN,
+                ReviewTask.kind.in_(_REVERIFY_KINDS),
+            )
+        ):
+            task.status = TASK_DONE
         return _move(
             session,
             subscriber,
@@ -190,7 +203,7 @@ class Lifecycle:
             subscriber_id=subscriber.id,
             identity_id=subscriber.identity_id,
             reason=reason,
-            status="open",
+            status=TASK_OPEN,
             created_at=at,
             due_at=due,
         )

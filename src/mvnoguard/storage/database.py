@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mvnoguard.errors import ConfigurationError
+from mvnoguard.errors import ConfigurationError, InvalidInput
 
 if TYPE_CHECKING:
     from mvnoguard.identity.vault import PiiVault
@@ -133,7 +133,41 @@ def create_store_engine(url: str) -> Engine:
         ) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
     return engine
+
+
+def _refuse_nul(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    """Text holding U+0000 is refused before it reaches the store, on every backend alike:
+    PostgreSQL cannot keep it (the driver fails mid-transaction), SQLite would. The services
+    refuse it field by field first; this is the guard for every other text."""
+    found, field = _nul_in(parameters, None)
+    if found:
+        raise InvalidInput(
+            "text holds a NUL character (U+0000), which cannot be stored",
+            code="bad_value",
+            field=field,
+        )
+
+
+def _nul_in(value: Any, key: str | None) -> tuple[bool, str | None]:
+    """Whether a text in ``value`` holds NUL, and its parameter's name when one is known.
+    Parameters come as a dict, a tuple, or lists of either (one per row of a batch)."""
+    if isinstance(value, str):
+        return "\x00" in value, key.removeprefix("param_") if key else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = ((key, v) for v in value)
+    else:
+        return False, None
+    for name, inner in items:
+        found, field = _nul_in(inner, name if isinstance(name, str) else key)
+        if found:
+            return found, field
+    return False, None
 
 
 def alembic_config(engine: Engine, *, vault: VaultSource | None = None) -> Config:
