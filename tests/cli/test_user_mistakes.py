@@ -799,6 +799,15 @@ def test_complaint_mistakes_at_the_command_line(run: Run, home: Path, tmp_path: 
     assert "warning: complaints.csv: ignored unknown column(s) channel" in loaded.err
 
 
+def test_a_column_in_capitals_is_named_in_the_missing_column_error(
+    run: Run, tmp_path: Path
+) -> None:
+    calls = tmp_path / "calls.csv"
+    calls.write_text(CALLS_HEADER.replace("msisdn", "MSISDN", 1) + CALL_ROW, encoding="utf-8")
+    outcome = run("detect", "--calls", str(calls), "--out", str(tmp_path / "r.csv"))
+    refused(outcome, "missing_column", "the file has MSISDN: column names are lower case")
+
+
 def test_a_complaint_from_an_unknown_enterprise_is_refused(run: Run, home: Path) -> None:
     setup_market(home)
     outcome = run(

@@ -114,6 +114,16 @@ def columns_of(path: Path, shown: str | None = None) -> list[str]:
     return names
 
 
+def spelled_otherwise(missing: Iterable[str], names: Iterable[str]) -> str:
+    """A hint for missing columns the file has in other capitals (``MSISDN`` for ``msisdn``):
+    `` (the file has MSISDN: column names are lower case)``, or ``""``."""
+    by_fold = {n.casefold(): n for n in names}
+    found = [by_fold[m.casefold()] for m in missing if m.casefold() in by_fold]
+    if not found:
+        return ""
+    return f" (the file has {', '.join(found)}: column names are lower case)"
+
+
 def _names(path: Path, shown: str) -> list[str]:
     try:
         if _is_parquet(path):

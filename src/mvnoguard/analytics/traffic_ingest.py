@@ -41,7 +41,7 @@ from typing import Any, Final
 import duckdb
 import pyarrow as pa
 
-from mvnoguard.analytics.contract_files import columns_of, read_batches
+from mvnoguard.analytics.contract_files import columns_of, read_batches, spelled_otherwise
 from mvnoguard.analytics.engines import redact
 from mvnoguard.analytics.traffic_parts import (
     BATCH_ROWS,
@@ -144,7 +144,8 @@ def _check_columns(table: TrafficTable, path: Path) -> list[str]:
     missing = [f.name for f in FIELDS[table] if f.required and f.name not in names]
     if missing:
         raise DataFileError(
-            f"{path.name}: missing required column(s) {', '.join(missing)} of {table}",
+            f"{path.name}: missing required column(s) {', '.join(missing)} of {table}"
+            + spelled_otherwise(missing, names),
             code="missing_column",
             field=missing[0],
             details={"file": str(path), "columns": missing},

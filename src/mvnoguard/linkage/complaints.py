@@ -45,6 +45,7 @@ from mvnoguard.analytics.contract_files import (
     RowProblem,
     columns_of,
     read_batches,
+    spelled_otherwise,
     write_problems,
 )
 from mvnoguard.analytics.typing_checks import as_text
@@ -590,7 +591,9 @@ def _import(
     missing = [c for c in required if c not in names]
     if missing:
         raise DataFileError(
-            f"{path.name}: missing column(s) {', '.join(missing)}", field=missing[0]
+            f"{path.name}: missing column(s) {', '.join(missing)}"
+            + spelled_otherwise(missing, names),
+            field=missing[0],
         )
     policy = policy_or_default(policy)
     present = [c for c in columns if c in names]

@@ -37,6 +37,7 @@ from mvnoguard.analytics.contract_files import (
     find_files,
     other_files,
     read_batches,
+    spelled_otherwise,
     write_problems,
 )
 from mvnoguard.analytics.store import RegistryStore
@@ -146,7 +147,10 @@ def _read_reference(
     names = columns_of(path, shown)
     missing = [c for c in required if c not in names]
     if missing:
-        raise DataFileError(f"{shown}: missing column(s) {', '.join(missing)}", field=missing[0])
+        raise DataFileError(
+            f"{shown}: missing column(s) {', '.join(missing)}" + spelled_otherwise(missing, names),
+            field=missing[0],
+        )
     rows: list[dict[str, str | None]] = []
     for batch in read_batches(path, shown=shown):
         quarantine.add(batch.problems)
@@ -506,7 +510,10 @@ def import_registry(
                     for c in missing
                 ]
             )
-            summary.warnings.append(f"{shown}: missing column(s) {', '.join(missing)}; skipped")
+            summary.warnings.append(
+                f"{shown}: missing column(s) {', '.join(missing)}"
+                + f"{spelled_otherwise(missing, names)}; skipped"
+            )
             continue
         unknown = sorted(set(names) - set(REQUIRED) - set(OPTIONAL))
         if unknown:

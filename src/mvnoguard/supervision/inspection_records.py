@@ -23,6 +23,7 @@ from mvnoguard.analytics.contract_files import (
     RowProblem,
     columns_of,
     read_batches,
+    spelled_otherwise,
     write_problems,
 )
 from mvnoguard.analytics.typing_checks import as_text
@@ -207,7 +208,9 @@ def import_inspections(
     missing = [c for c in COLUMNS if c not in names]
     if missing:
         raise DataFileError(
-            f"{path.name}: missing column(s) {', '.join(missing)}", field=missing[0]
+            f"{path.name}: missing column(s) {', '.join(missing)}"
+            + spelled_otherwise(missing, names),
+            field=missing[0],
         )
     today = at.astimezone(CHINA_TZ).date()
     summary = InspectionImport()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -39,11 +39,21 @@ class ComplaintOut(BaseModel):
     duplicate: bool
 
 
-@router.post("", response_model=ComplaintOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=ComplaintOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": ComplaintOut, "description": "Already stored: nothing added."}},
+)
 async def submit_complaint(
-    body: ComplaintBody, request: Request, runtime: RuntimeDep, principal: PrincipalDep
+    body: ComplaintBody,
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
 ) -> dict[str, Any]:
-    """Record a complaint; sending the same complaint again adds nothing (``duplicate``)."""
+    """Record a complaint (201); the same complaint again adds nothing and answers the stored
+    one with ``duplicate`` true (200)."""
     now = utc_now()
     complaint = complaints.ComplaintIn(
         reported_number=body.reported_number,
@@ -59,4 +69,7 @@ async def submit_complaint(
         )
         return entry.to_json()
 
-    return await in_transaction(request, work)
+    answer = await in_transaction(request, work)
+    if answer["duplicate"]:
+        response.status_code = status.HTTP_200_OK
+    return answer
