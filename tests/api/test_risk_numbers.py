@@ -254,6 +254,10 @@ def test_complaints_count_in_the_reputation_and_repeat_adds_nothing(live: LiveSe
     assert again.json()["complaint_id"] == first.json()["complaint_id"]
     assert_error(bad, 422, "invalid_input")
     assert reputation.json()["complaints"] == 1
+    with live.client("E02") as client:
+        for epoch in ("1700000000", 1700000000):  # Unix seconds are not a time people write
+            refused = client.post("/v1/complaints", json={**complaint, "received_at": epoch})
+            assert_error(refused, 422, "invalid_input")
 
 
 def test_a_complaint_sent_again_without_its_time_is_a_duplicate(live: LiveServer) -> None:

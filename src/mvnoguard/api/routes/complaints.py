@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
 from mvnoguard.api.deps import PrincipalDep, RuntimeDep, in_transaction
@@ -27,8 +27,19 @@ class ComplaintBody(BaseModel):
     reported_number: str = Field(max_length=32, examples=["+8613912340001"])
     reporter_number: str | None = Field(default=None, max_length=32)
     category: ComplaintCategory = Field(examples=["fraud"])
-    received_at: datetime | None = Field(default=None, description="Default: now.")
+    received_at: datetime | None = Field(
+        default=None, description="ISO 8601 with its zone. Default: now."
+    )
     text: str | None = Field(default=None, max_length=4_000)
+
+    @field_validator("received_at", mode="before")
+    @classmethod
+    def _written_as_a_time(cls, value: object) -> object:
+        # Pydantic reads 1700000000 (or "1700000000") as Unix seconds: not a time people write.
+        text = str(value) if isinstance(value, int | float | str) else ""
+        if text.strip().lstrip("+-").replace(".", "", 1).isdigit():
+            raise ValueError("write the time as ISO 8601, e.g. 2016-05-01T10:00:00+08:00")
+        return value
 
 
 class ComplaintOut(BaseModel):
