@@ -39,6 +39,8 @@ REGISTER = (
     "E01-OWN",
     "--doc",
     f"RIC:{HOLDER}",
+    "--name",
+    "王小明",
 )
 
 

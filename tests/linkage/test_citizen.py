@@ -340,3 +340,13 @@ def test_a_passport_holder_checks_with_the_state_that_issued_it(
             who=citizen.Asker(msisdn=number, nationality="USA", **who),
         )
     assert view.to_json()["total"] == 1
+
+
+def test_a_document_number_is_read_as_at_sign_up(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
+    """Spaces, dashes and full-width digits are dropped at sign-up; the check drops them too."""
+    number = HOLDER_A.number
+    spaced = f"{number[:6]} {number[6:14]}-{number[14:]}"
+    ask(market, vault, policy, tmp_path, doc_number=spaced)
+    assert [m["to"] for m in outbox(tmp_path)] == [f"+86{A_E01}"]

@@ -233,6 +233,38 @@ def test_bad_transitions_are_refused_and_change_nothing(
     ]
 
 
+def test_events_are_told_in_order_and_a_back_dated_one_is_refused(
+    market: Database, service: RegistrationService, lifecycle: Lifecycle
+) -> None:
+    """A resume before its suspension, or a cancellation before the service it ends, would
+    make the history impossible (and start the retention clock early)."""
+    register(market, service, sign_up(NUMBER))
+    step(market, lifecycle, "suspend", NUMBER, at=AT + 10 * DAY)
+    assert_unchanged_after(
+        market,
+        RuleViolation,
+        "before_last_event",
+        lambda: step(market, lifecycle, "cancel", NUMBER, at=AT + DAY),
+    )
+    assert_unchanged_after(
+        market,
+        RuleViolation,
+        "before_last_event",
+        lambda: resume(market, lifecycle, NUMBER, at=AT + 5 * DAY),
+    )
+    step(market, lifecycle, "cancel", NUMBER, at=AT + 11 * DAY)
+    assert [row[3] for row in events(market, NUMBER)] == ["activated", "suspended", "cancelled"]
+
+
+def test_numbers_are_found_in_any_common_spelling(
+    market: Database, service: RegistrationService, lifecycle: Lifecycle
+) -> None:
+    register(market, service, sign_up(NUMBER))
+    for spelled in ("+86 170 9000 0001", "0086-17090000001"):
+        with market.transaction() as session:
+            assert live_subscriber(session, spelled).msisdn == NUMBER
+
+
 def test_cancel_ends_the_period_and_frees_the_number(
     market: Database, service: RegistrationService, lifecycle: Lifecycle
 ) -> None:

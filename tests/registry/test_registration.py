@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -103,6 +103,24 @@ def test_cancelled_cards_do_not_count_towards_the_limit(
             "invalid_guardian_document",
         ),
         ({"agent": PresentedDocument("HKMO", "X123")}, "invalid_agent_document"),
+        ({"holder": PresentedDocument("RIC", ric(sequence=9))}, "missing_name"),
+        ({"holder": PresentedDocument("RIC", ric(sequence=9), name="   ")}, "missing_name"),
+        (  # a minor's guardian is another person
+            {"holder": holder(birth="20050101"), "guardian": holder(birth="20050101")},
+            "invalid_guardian_document",
+        ),
+        (  # and an adult
+            {"holder": holder(birth="20050101"), "guardian": holder(birth="20000101", sequence=5)},
+            "invalid_guardian_document",
+        ),
+        (
+            {"holder": PresentedDocument("PASSPORT", "E1234567", "USA", "J", date(2999, 1, 1))},
+            "implausible_birth_date",
+        ),
+        (
+            {"holder": PresentedDocument("PASSPORT", "E1234567", "USA", "J", date(1800, 1, 1))},
+            "implausible_birth_date",
+        ),
     ],
 )
 def test_each_rule_refuses_with_its_own_code(
@@ -286,3 +304,22 @@ def test_two_states_passports_with_one_number_are_not_merged(
     assert held["17090000600"] == held["17090000602"]
     assert held["17090000601"][1] == "GBR"  # alpha-2 given, alpha-3 kept
     assert held["17090000601"][0] != held["17090000600"][0]
+
+
+def test_an_organisation_signs_up_without_an_age(
+    market: Database, service: RegistrationService
+) -> None:
+    company = PresentedDocument("USCC", "91350100M000100Y43", name="某某科技有限公司")
+    assert register(market, service, sign_up("17090000701", holder=company)).status == "active"
+
+
+def test_a_sign_up_is_never_dated_ahead_of_the_clock(
+    market: Database, service: RegistrationService
+) -> None:
+    for at, code in (
+        (datetime(2099, 1, 1, tzinfo=UTC), "future_time"),
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=9))), "invalid_input"),
+    ):
+        with market.transaction() as session, pytest.raises(InvalidInput) as refused:
+            service.register(session, sign_up("17090000702", at=at), actor="test")
+        assert (refused.value.code, refused.value.field) == (code, "at")

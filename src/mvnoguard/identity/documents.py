@@ -73,6 +73,7 @@ from mvnoguard.identity.vault import mask_number
 __all__ = [
     "REASONS",
     "age_on",
+    "compact_number",
     "mask_document_number",
     "normalise_nationality",
     "parse_document_input",
@@ -130,7 +131,7 @@ _EXTRA_REGIONS: Final = frozenset({"830000"})
 _NOT_FOREIGN: Final = frozenset({"CHN", "HKG", "MAC", "TWN"})
 
 
-def _compact(number: str) -> str:
+def compact_number(number: str) -> str:
     """Normalise what a person or a form may add: full-width forms, spaces, dashes, case."""
     text = unicodedata.normalize("NFKC", number)
     return "".join(text.split()).replace("-", "").upper()
@@ -171,7 +172,7 @@ def normalise_nationality(value: str | None) -> str | None:
     """ISO 3166-1 alpha-3 for an alpha-3 or alpha-2 code, else None."""
     if value is None:
         return None
-    text = _compact(value)
+    text = compact_number(value)
     if len(text) == 3:
         country = pycountry.countries.get(alpha_3=text)
     elif len(text) == 2:
@@ -366,7 +367,7 @@ def validate_document(
         return _check(kind, "empty")
     if len(number) > _MAX_INPUT_CHARS:
         return _check(kind, "bad_length")
-    compact = _compact(number)
+    compact = compact_number(number)
     if not compact:
         return _check(kind, "empty")
     on = today or date.today()

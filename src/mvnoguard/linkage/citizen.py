@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.subscribers import ReviewTaskKind, SubscriberStatus
 from mvnoguard.errors import InvalidInput, NotFound, RateLimited, Unauthorized
-from mvnoguard.identity.documents import normalise_nationality
+from mvnoguard.identity.documents import compact_number, normalise_nationality
 from mvnoguard.identity.vault import PASSPORT, PiiVault
 from mvnoguard.linkage.callers import policy_or_default
 from mvnoguard.linkage.identity_links import open_task
@@ -169,7 +169,8 @@ def _nationality(kind: str, nationality: str | None) -> str | None:
 
 def _request(vault: PiiVault, who: Asker) -> _Request:
     kind = _field(who.doc_type, "doc_type")
-    number = _field(who.doc_number, "doc_number")
+    # Spelled as at sign-up, where spaces, dashes and full-width forms are dropped.
+    number = compact_number(_field(who.doc_number, "doc_number"))
     if ":" in unicodedata.normalize("NFKC", kind):  # a full-width colon folds to ":"
         raise InvalidInput("not a document type", code="bad_value", field="doc_type")
     country = _nationality(unicodedata.normalize("NFKC", kind).strip(), who.nationality)

@@ -34,7 +34,13 @@ from mvnoguard.registry.catalog import get_enterprise
 from mvnoguard.registry.identities import purge
 from mvnoguard.registry.subscribers import live_subscriber, record_event
 from mvnoguard.storage import audit_log
-from mvnoguard.storage.models import Identity, ReviewTask, Subscriber, Verification
+from mvnoguard.storage.models import (
+    Identity,
+    LifecycleEvent,
+    ReviewTask,
+    Subscriber,
+    Verification,
+)
 
 ACTIVE = SubscriberStatus.ACTIVE.value
 SUSPENDED_OUT = SubscriberStatus.SUSPENDED_OUT.value
@@ -83,6 +89,20 @@ def _move(
             f"{subscriber.msisdn} was activated at {subscriber.activated_at.isoformat()}: "
             "an event cannot come before it",
             code="before_activation",
+            field="at",
+        )
+    latest = session.scalar(
+        select(func.max(LifecycleEvent.occurred_at)).where(
+            LifecycleEvent.subscriber_id == subscriber.id
+        )
+    )
+    if latest is not None and at < as_aware(latest):
+        # Events are told in order: a resume dated before its suspension, or a cancellation
+        # before the service it ends, would make the history impossible (and purge early).
+        raise RuleViolation(
+            f"{subscriber.msisdn} has an event at {as_aware(latest).isoformat()}: a later one "
+            "cannot be dated before it",
+            code="before_last_event",
             field="at",
         )
     subscriber.status = status

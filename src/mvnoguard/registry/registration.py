@@ -13,11 +13,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from mvnoguard.domain.calendar import as_aware, local_date, utc_now
+from mvnoguard.domain.calendar import as_aware, local_date, not_in_future, utc_now
 from mvnoguard.domain.documents import DocumentCheck
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.subscribers import LifecycleEventKind, ReviewTaskKind, SubscriberStatus
-from mvnoguard.errors import MvnoguardError, RegistrationRefused
+from mvnoguard.errors import InvalidInput, MvnoguardError, RegistrationRefused
 from mvnoguard.identity.documents import validate_document
 from mvnoguard.identity.phones import normalize_msisdn
 from mvnoguard.identity.vault import PiiVault
@@ -111,7 +111,7 @@ class RegistrationService:
         keys: list[str] = []
         with contextlib.suppress(MvnoguardError):
             keys.append(f"msisdn:{normalize_msisdn(sign_up.msisdn)}")
-        on = local_date(as_aware(sign_up.at) if sign_up.at else utc_now())
+        on = local_date(_sign_up_time(sign_up.at))
         for document in (sign_up.holder, sign_up.guardian, sign_up.agent):
             if document is None:
                 continue
@@ -136,7 +136,7 @@ class RegistrationService:
         ``enterprise`` and ``live`` (the number's live holder period at any enterprise) are
         passed in when the caller has read them already, so each is read once per sign-up.
         """
-        at = as_aware(sign_up.at) if sign_up.at else utc_now()
+        at = _sign_up_time(sign_up.at)
         on = local_date(at)
         ruleset = rules.require_rules(self.policy.at(on), on)
         if enterprise is None:
@@ -154,6 +154,12 @@ class RegistrationService:
             if sign_up.agent
             else None
         )
+        if not (sign_up.holder.name or "").strip():
+            # The real-name rule: a sign-up records the holder's name (a blank one would also
+            # block the real name at every later sign-up with the document).
+            raise RegistrationRefused(
+                "the holder's name is required", code="missing_name", field="name"
+            )
         known_holder = find_identity(session, self.vault, holder)
         name = sign_up.holder.name
         if known_holder is not None and name and not name_matches(self.vault, known_holder, name):
@@ -319,6 +325,19 @@ class RegistrationService:
         return self._activate(
             session, checked, sign_up, actor=actor, event=LifecycleEventKind.TRANSFERRED_IN
         )
+
+
+def _sign_up_time(given: datetime | None) -> datetime:
+    """When a sign-up happens: now, or a past moment it replays; never ahead of the clock (a
+    number activated in the future could be neither suspended nor cancelled until then)."""
+    if not given:
+        return utc_now()
+    try:
+        aware = as_aware(given)
+        local_date(aware)  # an offset can take year 1 or 9999 out of range
+    except OverflowError:
+        raise InvalidInput(f"at {given.isoformat()} is out of range", field="at") from None
+    return not_in_future(aware, now=utc_now(), what="a sign-up", field="at")
 
 
 def _live_period(session: Session, msisdn: str) -> Subscriber | None:

@@ -15,11 +15,13 @@ outlet_blacklisted          the outlet is on the agent blacklist
 document_type_not_accepted  the policy does not accept this document type
 invalid_document            the holder's document fails validation (``details.reason``)
 birth_date_missing          the document carries no birth date and none was given
+implausible_birth_date      the birth date is after the sign-up or before 1900
 manual_entry_forbidden      document data typed by hand
 verification_missing        no card-reader or online verification
 face_check_failed           physical outlet without a face score at or above the threshold
 minor_without_guardian      under the minimum age and no guardian document recorded
-invalid_guardian_document   the guardian's document fails validation
+invalid_guardian_document   the guardian's document fails validation, is the holder's own,
+                            or belongs to a minor
 invalid_agent_document      the document of the person signing up for the holder fails
 card_limit_exceeded         the identity already holds the maximum live cards here
 =========================== ==================================================================
@@ -33,13 +35,16 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mvnoguard.domain.documents import DocumentCheck
+from mvnoguard.domain.documents import DocType, DocumentCheck
 from mvnoguard.domain.policy import RuleSet
 from mvnoguard.domain.subscribers import OutletKind, SubscriberStatus, VerificationMethod
 from mvnoguard.errors import InvalidInput, RegistrationRefused
 from mvnoguard.identity.documents import age_on, validate_document
 from mvnoguard.registry.catalog import get_outlet
 from mvnoguard.storage.models import Enterprise, Identity, NumberBlock, Outlet, Subscriber
+
+ADULT_AGE = 18  # a guardian's least age (majority under Chinese civil law)
+EARLIEST_BIRTH_YEAR = 1900
 
 
 @dataclass(frozen=True)
@@ -163,7 +168,7 @@ def check_verification(
         return
     if face_score is None or face_score < threshold:
         # Shown as given ("0.7999999", not a rounded "0.80" that would read as passing).
-        shown = "no face score" if face_score is None else f"face score {face_score:g}"
+        shown = "no face score" if face_score is None else f"face score {face_score!r}"
         raise RegistrationRefused(
             f"{shown} at a physical outlet; at least {threshold:g} is required",
             code="face_check_failed",
@@ -178,16 +183,28 @@ def check_age(
     guardian: PresentedDocument | None,
     on: date,
 ) -> DocumentCheck | None:
-    """Refuse an under-age holder without a guardian; returns the guardian's check if any."""
+    """Refuse an under-age holder without a guardian; returns the guardian's check if any.
+
+    An organisation (USCC) has no age. A guardian is another person, and an adult.
+    """
     guardian_check = check_document(rules, guardian, on, role="guardian") if guardian else None
+    if guardian_check is not None:
+        _check_guardian(holder_check, guardian_check, on)
     minimum = rules.min_age_without_guardian
-    if minimum is None:
+    if minimum is None or holder_check.doc_type is DocType.USCC:
         return guardian_check
     birth = holder_check.birth_date or holder.birth_date
     if birth is None:
         raise RegistrationRefused(
             "the document carries no birth date: give the holder's birth date",
             code="birth_date_missing",
+            field="birth_date",
+        )
+    if birth > on or birth.year < EARLIEST_BIRTH_YEAR:
+        raise RegistrationRefused(
+            f"a birth date of {birth.isoformat()} is not possible for a holder signing up on "
+            f"{on.isoformat()}",
+            code="implausible_birth_date",
             field="birth_date",
         )
     if age_on(birth, on) < minimum and guardian_check is None:
@@ -197,6 +214,21 @@ def check_age(
             field="guardian_doc_number",
         )
     return guardian_check
+
+
+def _check_guardian(holder: DocumentCheck, guardian: DocumentCheck, on: date) -> None:
+    if (guardian.doc_type, guardian.number) == (holder.doc_type, holder.number):
+        raise RegistrationRefused(
+            "the guardian's document is the holder's own",
+            code="invalid_guardian_document",
+            field="guardian_doc_number",
+        )
+    if guardian.birth_date is not None and age_on(guardian.birth_date, on) < ADULT_AGE:
+        raise RegistrationRefused(
+            f"the guardian is under {ADULT_AGE}",
+            code="invalid_guardian_document",
+            field="guardian_doc_number",
+        )
 
 
 def live_cards(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from mvnoguard.domain.subscribers import LifecycleEventKind, SubscriberStatus
 from mvnoguard.errors import NotFound
+from mvnoguard.identity.phones import national_digits
 from mvnoguard.storage import audit_log
 from mvnoguard.storage.models import Enterprise, LifecycleEvent, Subscriber
 
@@ -32,7 +33,9 @@ def live_holder_period(
 def live_subscriber(
     session: Session, msisdn: str, enterprise: Enterprise | None = None
 ) -> Subscriber:
-    """The live holder period of a number; :class:`NotFound` when there is none."""
+    """The live holder period of a number (in any common spelling: +86, spaces, dashes);
+    :class:`NotFound` when there is none."""
+    msisdn = national_digits(msisdn)
     subscriber = live_holder_period(session, msisdn, enterprise)
     if subscriber is None:
         raise NotFound(f"no live subscriber on {msisdn}", code="unknown_subscriber", field="msisdn")
@@ -43,6 +46,7 @@ def latest_subscriber(
     session: Session, msisdn: str, enterprise: Enterprise | None = None
 ) -> Subscriber:
     """The live holder period, or else the most recent cancelled one."""
+    msisdn = national_digits(msisdn)
     query = select(Subscriber).where(Subscriber.msisdn == msisdn)
     if enterprise is not None:
         query = query.where(Subscriber.enterprise_id == enterprise.id)
