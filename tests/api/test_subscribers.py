@@ -154,4 +154,29 @@ def test_a_sign_up_refused_on_the_name_is_audited_and_tells_no_name(live: LiveSe
                 AuditEntry.action == "identity.match", AuditEntry.subject == "msisdn:17090000701"
             )
         ).all()
-    assert entries == ["sign-up refused: the holder's name is not the one stored with the document"]
+    assert entries == [
+        "sign-up refused (name_mismatch) after the holder's name was compared with the stored one"
+    ]
+
+
+def test_a_sign_up_refused_on_the_card_limit_audits_its_name_comparison(
+    live: LiveServer,
+) -> None:
+    holder = {"doc_type": "RIC", "number": ric(sequence=792), "name": "钱七"}
+    with live.client("E01") as client:
+        answers = [
+            client.post("/v1/subscribers", json=sign_up_body(f"1709000072{i}", holder=holder))
+            for i in range(6)
+        ]
+    assert [a.status_code for a in answers] == [201] * 5 + [422]
+    assert answers[-1].json()["error"]["code"] == "card_limit_exceeded"
+    with live.runtime.database.transaction() as session:
+        entries = session.scalars(
+            select(AuditEntry.detail).where(
+                AuditEntry.action == "identity.match", AuditEntry.subject == "msisdn:17090000725"
+            )
+        ).all()
+    assert entries == [
+        "sign-up refused (card_limit_exceeded) after the holder's name was compared with the "
+        "stored one"
+    ]

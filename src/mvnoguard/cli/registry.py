@@ -24,7 +24,7 @@ from mvnoguard.linkage import complaints
 from mvnoguard.registry import catalog
 from mvnoguard.registry.identities import rotate_keys
 from mvnoguard.registry.records import iso_utc, subscriber_record
-from mvnoguard.registry.registration import NAME_MISMATCH, SignUp, record_name_refusal
+from mvnoguard.registry.registration import SignUp, compared_name, record_name_refusal
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.registry.snapshot_keys import check_snapshots, rotate_snapshots
 from mvnoguard.registry.snapshot_retention import purge_snapshots
@@ -321,9 +321,9 @@ def _name_refusals_audited(rt: Runtime, sign_up: SignUp) -> Iterator[None]:
     try:
         yield
     except RegistrationRefused as exc:
-        if exc.code == NAME_MISMATCH:
+        if compared_name(exc):
             with rt.database.transaction() as session:
-                record_name_refusal(session, sign_up.msisdn, actor=ACTOR)
+                record_name_refusal(session, sign_up.msisdn, actor=ACTOR, code=exc.code)
         raise
 
 

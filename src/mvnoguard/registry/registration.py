@@ -47,8 +47,18 @@ from mvnoguard.storage.models import (
 NAME_MISMATCH = "name_mismatch"
 
 
-def record_name_refusal(session: Session, msisdn: str, *, actor: str) -> None:
-    """Audit the name comparison of a sign-up refused as ``name_mismatch``.
+# Refusals raised after the holder's name was compared with the one stored (the card limit is
+# the last check): each leaves an audit entry of that access.
+NAME_COMPARED_REFUSALS = frozenset({NAME_MISMATCH, "card_limit_exceeded"})
+
+
+def compared_name(refusal: RegistrationRefused) -> bool:
+    """Whether a refused sign-up had compared the stored name (see :func:`record_name_refusal`)."""
+    return refusal.code in NAME_COMPARED_REFUSALS
+
+
+def record_name_refusal(session: Session, msisdn: str, *, actor: str, code: str) -> None:
+    """Audit the name comparison of a sign-up refused after it (:data:`NAME_COMPARED_REFUSALS`).
 
     The refusal rolls the sign-up's transaction back, with any entry written in it; the caller
     records the comparison in a transaction of its own, so that guessing names leaves a trace.
@@ -58,7 +68,7 @@ def record_name_refusal(session: Session, msisdn: str, *, actor: str) -> None:
         actor=actor,
         action="identity.match",
         subject=f"msisdn:{msisdn}",
-        detail="sign-up refused: the holder's name is not the one stored with the document",
+        detail=f"sign-up refused ({code}) after the holder's name was compared with the stored one",
     )
 
 

@@ -24,7 +24,7 @@ from mvnoguard.domain.subscribers import LifecycleEventKind
 from mvnoguard.errors import RegistrationRefused
 from mvnoguard.identity.phones import normalize_msisdn
 from mvnoguard.registry.records import holder_period, iso_utc, subscriber_record
-from mvnoguard.registry.registration import NAME_MISMATCH, SignUp, record_name_refusal
+from mvnoguard.registry.registration import SignUp, compared_name, record_name_refusal
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.registry.subscribers import latest_subscriber
 from mvnoguard.storage.models import Subscriber
@@ -145,10 +145,15 @@ async def register_subscriber(
     try:
         return await in_transaction(request, work)
     except RegistrationRefused as exc:
-        if exc.code == NAME_MISMATCH:  # the refused comparison is audited all the same
+        if compared_name(exc):  # the refused comparison is audited all the same
             await in_transaction(
                 request,
-                partial(record_name_refusal, msisdn=body.msisdn, actor=principal.actor),
+                partial(
+                    record_name_refusal,
+                    msisdn=body.msisdn,
+                    actor=principal.actor,
+                    code=exc.code,
+                ),
             )
         raise
 
