@@ -134,6 +134,18 @@ def test_only_enterprise_keys_sign_up(live: LiveServer) -> None:
     assert row_counts(live.runtime.database) == before
 
 
+def name_checks(live: LiveServer, msisdn: str) -> list[str]:
+    """The audit entries of name comparisons for sign-ups of ``msisdn``."""
+    with live.runtime.database.transaction() as session:
+        return list(
+            session.scalars(
+                select(AuditEntry.detail).where(
+                    AuditEntry.action == "identity.match", AuditEntry.subject == f"msisdn:{msisdn}"
+                )
+            )
+        )
+
+
 def test_a_sign_up_refused_on_the_name_is_audited_and_tells_no_name(live: LiveServer) -> None:
     """The stored name was read to compare it: the refusal leaves an audit entry all the same
     (guessing names leaves a trace), and the answer holds no name."""
@@ -148,13 +160,7 @@ def test_a_sign_up_refused_on_the_name_is_audited_and_tells_no_name(live: LiveSe
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "name_mismatch"
     assert "赵" not in refused.text and "张" not in refused.text
-    with live.runtime.database.transaction() as session:
-        entries = session.scalars(
-            select(AuditEntry.detail).where(
-                AuditEntry.action == "identity.match", AuditEntry.subject == "msisdn:17090000701"
-            )
-        ).all()
-    assert entries == [
+    assert name_checks(live, "17090000701") == [
         "sign-up refused (name_mismatch) after the holder's name was compared with the stored one"
     ]
 
@@ -170,13 +176,7 @@ def test_a_sign_up_refused_on_the_card_limit_audits_its_name_comparison(
         ]
     assert [a.status_code for a in answers] == [201] * 5 + [422]
     assert answers[-1].json()["error"]["code"] == "card_limit_exceeded"
-    with live.runtime.database.transaction() as session:
-        entries = session.scalars(
-            select(AuditEntry.detail).where(
-                AuditEntry.action == "identity.match", AuditEntry.subject == "msisdn:17090000725"
-            )
-        ).all()
-    assert entries == [
+    assert name_checks(live, "17090000725") == [
         "sign-up refused (card_limit_exceeded) after the holder's name was compared with the "
         "stored one"
     ]
