@@ -323,3 +323,25 @@ def test_a_sign_up_is_never_dated_ahead_of_the_clock(
         with market.transaction() as session, pytest.raises(InvalidInput) as refused:
             service.register(session, sign_up("17090000702", at=at), actor="test")
         assert (refused.value.code, refused.value.field) == (code, "at")
+
+
+def test_a_guardian_is_held_to_the_name_stored_with_the_document(
+    market: Database, service: RegistrationService
+) -> None:
+    """One document, one name, whoever shows it: the parent signed up as 张三 cannot be a
+    guardian as 李四, and the comparison is audited."""
+    parent = holder(birth="19800101", sequence=41, name="张三")
+    register(market, service, sign_up("17090000801", holder=parent))
+    child = holder(birth="20100101", sequence=42, name="张小")
+    wrong = PresentedDocument("RIC", parent.number, name="李四")
+    refusal = assert_refused(
+        market, service, sign_up("17090000802", holder=child, guardian=wrong), "name_mismatch"
+    )
+    assert refusal.field == "guardian_name"
+    right = PresentedDocument("RIC", parent.number, name="张三")
+    register(market, service, sign_up("17090000803", holder=child, guardian=right))
+    with market.transaction() as session:
+        compared = session.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "identity.match")
+        ).all()
+    assert "activated: the guardian's name compared with the stored one" in compared

@@ -26,7 +26,6 @@ from mvnoguard.registry import rules
 from mvnoguard.registry.catalog import get_enterprise
 from mvnoguard.registry.identities import (
     find_identity,
-    find_or_create_identity,
     name_matches,
     store_identity,
     token_for,
@@ -179,8 +178,47 @@ class RegistrationService:
                 code=NAME_MISMATCH,
                 field="name",
             )
+        for role, check, presented in (
+            ("guardian", guardian, sign_up.guardian),
+            ("agent", agent, sign_up.agent),
+        ):
+            # One document, one name, whoever shows it: a guardian or an agent too.
+            known = find_identity(session, self.vault, check) if check else None
+            given = presented.name if presented else None
+            if known is not None and given and not name_matches(self.vault, known, given):
+                raise RegistrationRefused(
+                    f"the {role}'s name is not the name registered with this document",
+                    code=NAME_MISMATCH,
+                    field=f"{role}_name",
+                )
         rules.check_card_limit(session, ruleset, enterprise, known_holder)
         return _Checked(enterprise, outlet, msisdn, holder, guardian, agent, at, known_holder)
+
+    def _role_identity(
+        self,
+        session: Session,
+        check: DocumentCheck | None,
+        presented: PresentedDocument | None,
+        role: str,
+        event: LifecycleEventKind,
+        *,
+        actor: str,
+        at: datetime,
+    ) -> Identity | None:
+        """The guardian's or agent's stored identity; its name comparison is audited."""
+        if check is None or presented is None:
+            return None
+        found = find_identity(session, self.vault, check)
+        if found is not None and presented.name and found.name_ciphertext is not None:
+            audit_log.append(
+                session,
+                actor=actor,
+                action="identity.match",
+                subject=f"identity:{found.id}",
+                detail=f"{event.value}: the {role}'s name compared with the stored one",
+                at=at,
+            )
+        return store_identity(session, self.vault, check, presented.name, at=at, found=found)
 
     def _activate(
         self,
@@ -209,17 +247,11 @@ class RegistrationService:
             at=at,
             found=checked.known_holder,
         )
-        guardian = (
-            find_or_create_identity(
-                session, self.vault, checked.guardian, sign_up.guardian.name, at=at
-            )
-            if checked.guardian and sign_up.guardian
-            else None
+        guardian = self._role_identity(
+            session, checked.guardian, sign_up.guardian, "guardian", event, actor=actor, at=at
         )
-        agent = (
-            find_or_create_identity(session, self.vault, checked.agent, sign_up.agent.name, at=at)
-            if checked.agent and sign_up.agent
-            else None
+        agent = self._role_identity(
+            session, checked.agent, sign_up.agent, "agent", event, actor=actor, at=at
         )
         # Relationships rather than ids: the answer to the sign-up reads them without a query.
         subscriber = Subscriber(
