@@ -41,6 +41,7 @@ from mvnoguard.analytics.contract_files import (
     write_problems,
 )
 from mvnoguard.analytics.store import RegistryStore
+from mvnoguard.analytics.traffic_typing import sql_literal
 from mvnoguard.analytics.typing_checks import as_text
 from mvnoguard.domain.subscribers import HostNetwork, OutletKind
 from mvnoguard.errors import ConfigurationError, DataFileError, MvnoguardError
@@ -650,7 +651,7 @@ def _merge_snapshot(
         tmp = target.with_suffix(".tmp")
         con.execute(
             f"COPY (SELECT * EXCLUDE (duplicate) FROM ({_DEDUPE}) WHERE duplicate IS NULL "
-            f"ORDER BY activated_at, msisdn) TO '{_sql_path(tmp)}' "
+            f"ORDER BY activated_at, msisdn) TO {sql_literal(str(tmp))} "
             "(FORMAT parquet, COMPRESSION zstd)",
             {"staged": staged},
         )
@@ -669,7 +670,3 @@ def _older(as_of: str | None, stored: str | None) -> bool:
     if as_of is None or stored is None:
         return False
     return datetime.fromisoformat(as_of) < datetime.fromisoformat(stored)
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from mvnoguard.analytics.store import RegistryStore, reading_snapshots
+from mvnoguard.analytics.traffic_typing import sql_literal
 from mvnoguard.domain.subscribers import SubscriberStatus
 from mvnoguard.registry.identities import PURGED
 
@@ -42,10 +43,6 @@ _PURGED_COLUMNS = ", ".join(
 )
 
 
-def _sql_text(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
 def purge_snapshots(registry: RegistryStore, *, cutoff: datetime) -> int:
     """Clear the identity data of snapshot rows cancelled before ``cutoff`` (aware); returns
     how many rows lost data in this run."""
@@ -59,7 +56,7 @@ def purge_snapshots(registry: RegistryStore, *, cutoff: datetime) -> int:
 
 
 def _purge_file(con: duckdb.DuckDBPyConnection, path: Path, params: dict[str, object]) -> int:
-    source = f"read_parquet('{_sql_text(path)}')"
+    source = f"read_parquet({sql_literal(str(path))})"
     found = con.execute(
         f"SELECT count(*) FROM {source} WHERE {_EXPIRED} AND ({_HOLDS_DATA})", params
     ).fetchone()
@@ -71,7 +68,7 @@ def _purge_file(con: duckdb.DuckDBPyConnection, path: Path, params: dict[str, ob
         # The file's own row order and column order are kept (insertion order is).
         con.execute(
             f"COPY (SELECT * REPLACE ({_PURGED_COLUMNS}) FROM {source}) "
-            f"TO '{_sql_text(tmp)}' (FORMAT parquet, COMPRESSION zstd)",
+            f"TO {sql_literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)",
             params,
         )
     except BaseException:
