@@ -76,16 +76,12 @@ def check_snapshots(registry: RegistryStore) -> None:
 
 
 def _rewrite(registry: RegistryStore, vault: PiiVault, *, reseal: bool) -> int:
-    with reading_snapshots("vault rotate" if reseal else "re-tokening the imported snapshots"):
-        return _rewrite_files(registry, vault, reseal=reseal)
-
-
-def _rewrite_files(registry: RegistryStore, vault: PiiVault, *, reseal: bool) -> int:
     moved = 0
+    job = "vault rotate" if reseal else "re-tokening the imported snapshots"
     for path in registry.subscriber_files():
         tmp = path.with_suffix(".rotating")
         try:
-            with pq.ParquetWriter(tmp, store.SUBSCRIBERS) as writer:
+            with reading_snapshots(job), pq.ParquetWriter(tmp, store.SUBSCRIBERS) as writer:
                 for batch in pq.ParquetFile(path).iter_batches(batch_size=_BATCH_ROWS):
                     table = pa.Table.from_batches([batch]).cast(store.SUBSCRIBERS)
                     writer.write_table(_rekeyed(table, vault, reseal=reseal))
