@@ -78,6 +78,17 @@ def one_of(kind: type[_Choice], value: str, *, what: str, field: str, code: str)
         ) from None
 
 
+def refuse_nul(text: str, *, field: str | None) -> None:
+    """:class:`InvalidInput` (``bad_value``) when ``text`` holds U+0000, which PostgreSQL
+    cannot store in any text column (SQLite would): refused alike on every backend."""
+    if "\x00" in text:
+        raise InvalidInput(
+            f"{field or 'text'} holds a NUL character (U+0000), which cannot be stored",
+            code="bad_value",
+            field=field,
+        )
+
+
 class InvalidDocument(InvalidInput):
     """An identity document that fails validation for its type."""
 

@@ -54,7 +54,7 @@ from mvnoguard.domain.calendar import CHINA_TZ, local_date, not_in_future
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.risk import ComplaintCategory
 from mvnoguard.domain.subscribers import SubscriberStatus
-from mvnoguard.errors import Conflict, DataFileError, InvalidInput, NotFound
+from mvnoguard.errors import Conflict, DataFileError, InvalidInput, NotFound, refuse_nul
 from mvnoguard.identity.vault import PiiVault
 from mvnoguard.linkage.callers import (
     REGULATOR_ONLY,
@@ -221,8 +221,8 @@ def content_keys(
 
 def _text(value: str | None) -> str | None:
     text = value.strip() if value else None
-    if text and "\x00" in text:
-        raise InvalidInput("text holds a NUL character (U+0000)", code="bad_value", field="text")
+    if text:
+        refuse_nul(text, field="text")
     if text and len(text) > MAX_TEXT_CHARS:
         raise InvalidInput(
             f"text is longer than {MAX_TEXT_CHARS} characters", code="text_too_long", field="text"

@@ -42,7 +42,7 @@ from mvnoguard.domain.access import Principal, Role
 from mvnoguard.domain.calendar import local_date
 from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.risk import DisposalAction, RiskCategory, RiskLevel, RiskStatus
-from mvnoguard.errors import InvalidInput, NotFound, RuleViolation
+from mvnoguard.errors import InvalidInput, NotFound, RuleViolation, refuse_nul
 from mvnoguard.linkage import identity_links
 from mvnoguard.linkage.callers import (
     ENTERPRISE_ONLY,
@@ -358,13 +358,8 @@ def _checked_push(push: RiskPush) -> tuple[str, RiskCategory, float, str]:
             code="evidence_too_long",
             field="evidence",
         )
-    _refuse_nul(evidence, "evidence")
+    refuse_nul(evidence, field="evidence")
     return number, category, float(score), evidence
-
-
-def _refuse_nul(text: str, field: str) -> None:
-    if "\x00" in text:
-        raise InvalidInput(f"{field} holds a NUL character (U+0000)", code="bad_value", field=field)
 
 
 def _entry_row(session: Session, number: str, category: RiskCategory, now: datetime) -> RiskNumber:
@@ -719,7 +714,7 @@ def clear(
             code="bad_reason",
             field="reason",
         )
-    _refuse_nul(reason, "reason")
+    refuse_nul(reason, field="reason")
     row = _get(session, e164(msisdn))
     if row.status != CLEARED:
         _clear(session, row, reason=reason, now=now, actor=principal.actor)

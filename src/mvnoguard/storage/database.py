@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mvnoguard.errors import ConfigurationError, InvalidInput
+from mvnoguard.errors import ConfigurationError, refuse_nul
 
 if TYPE_CHECKING:
     from mvnoguard.identity.vault import PiiVault
@@ -143,31 +143,20 @@ def _refuse_nul(
     """Text holding U+0000 is refused before it reaches the store, on every backend alike:
     PostgreSQL cannot keep it (the driver fails mid-transaction), SQLite would. The services
     refuse it field by field first; this is the guard for every other text."""
-    found, field = _nul_in(parameters, None)
-    if found:
-        raise InvalidInput(
-            "text holds a NUL character (U+0000), which cannot be stored",
-            code="bad_value",
-            field=field,
-        )
+    _walk_texts(parameters, None)
 
 
-def _nul_in(value: Any, key: str | None) -> tuple[bool, str | None]:
-    """Whether a text in ``value`` holds NUL, and its parameter's name when one is known.
+def _walk_texts(value: Any, key: str | None) -> None:
+    """:func:`refuse_nul` on every text in ``value``, named by its parameter when known.
     Parameters come as a dict, a tuple, or lists of either (one per row of a batch)."""
     if isinstance(value, str):
-        return "\x00" in value, key.removeprefix("param_") if key else None
-    if isinstance(value, dict):
-        items: Any = value.items()
+        refuse_nul(value, field=key.removeprefix("param_") if key else None)
+    elif isinstance(value, dict):
+        for name, inner in value.items():
+            _walk_texts(inner, name if isinstance(name, str) else key)
     elif isinstance(value, list | tuple):
-        items = ((key, v) for v in value)
-    else:
-        return False, None
-    for name, inner in items:
-        found, field = _nul_in(inner, name if isinstance(name, str) else key)
-        if found:
-            return found, field
-    return False, None
+        for inner in value:
+            _walk_texts(inner, key)
 
 
 def alembic_config(engine: Engine, *, vault: VaultSource | None = None) -> Config:
