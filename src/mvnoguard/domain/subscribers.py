@@ -56,6 +56,13 @@ class ReviewTaskKind(StrEnum):
     DISPUTE = "dispute"  # the identity holder says they did not register the number
 
 
+class ReviewTaskStatus(StrEnum):
+    """Where a review task stands (``review_tasks.status``)."""
+
+    OPEN = "open"
+    DONE = "done"  # answered: the holder re-verified
+
+
 class ViolationKind(StrEnum):
     """Registry audit kinds (DESIGN.md, audit contract)."""
 

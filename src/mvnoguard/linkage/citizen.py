@@ -32,7 +32,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from mvnoguard.domain.policy import Policy
-from mvnoguard.domain.subscribers import ReviewTaskKind, SubscriberStatus
+from mvnoguard.domain.subscribers import ReviewTaskKind, ReviewTaskStatus, SubscriberStatus
 from mvnoguard.errors import InvalidInput, NotFound, RateLimited, Unauthorized
 from mvnoguard.identity.documents import compact_number, normalise_nationality
 from mvnoguard.identity.vault import PASSPORT, PiiVault
@@ -465,7 +465,7 @@ def dispute(
             subscriber_id=holder.id,
             identity_id=identity.id,
             reason="the identity holder says they did not register this number",
-            status="open",
+            status=ReviewTaskStatus.OPEN.value,
             created_at=now,
             due_at=now + timedelta(days=settings.dispute_days),
         )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from mvnoguard.domain.access import Principal, Role
 from mvnoguard.domain.calendar import local_date
 from mvnoguard.domain.policy import Policy
-from mvnoguard.domain.subscribers import ReviewTaskKind, SubscriberStatus
+from mvnoguard.domain.subscribers import ReviewTaskKind, ReviewTaskStatus, SubscriberStatus
 from mvnoguard.errors import one_of
 from mvnoguard.linkage.callers import REPORTERS, own_enterprise, policy_or_default, require_role
 from mvnoguard.linkage.numbers import live_holder, mask_msisdn, national_mobile
@@ -28,7 +28,7 @@ from mvnoguard.storage import audit_log
 from mvnoguard.storage.models import Enterprise, ReviewTask, Subscriber
 
 REVERIFY = ReviewTaskKind.REVERIFY.value
-OPEN = "open"
+OPEN = ReviewTaskStatus.OPEN.value
 LINK_REASON = "the holder's identity is linked to a number confirmed for fraud: re-verify"
 
 

@@ -27,7 +27,12 @@ from mvnoguard.domain.calendar import (
     utc_now,
 )
 from mvnoguard.domain.policy import Policy
-from mvnoguard.domain.subscribers import LifecycleEventKind, ReviewTaskKind, SubscriberStatus
+from mvnoguard.domain.subscribers import (
+    LifecycleEventKind,
+    ReviewTaskKind,
+    ReviewTaskStatus,
+    SubscriberStatus,
+)
 from mvnoguard.errors import RegistrationRefused, RuleViolation
 from mvnoguard.registry import rules
 from mvnoguard.registry.catalog import get_enterprise
@@ -47,7 +52,6 @@ SUSPENDED_OUT = SubscriberStatus.SUSPENDED_OUT.value
 SUSPENDED = SubscriberStatus.SUSPENDED.value
 CANCELLED = SubscriberStatus.CANCELLED.value
 
-TASK_OPEN, TASK_DONE = "open", "done"
 # Tasks a re-verification answers: the regulator's call, and a fraud link of the identity.
 _REVERIFY_KINDS = (ReviewTaskKind.REVERIFICATION.value, ReviewTaskKind.REVERIFY.value)
 
@@ -187,11 +191,11 @@ class Lifecycle:
         for task in session.scalars(
             select(ReviewTask).where(
                 ReviewTask.subscriber_id == subscriber.id,
-                ReviewTask.status == TASK_OPEN,
+                ReviewTask.status == ReviewTaskStatus.OPEN.value,
                 ReviewTask.kind.in_(_REVERIFY_KINDS),
             )
         ):
-            task.status = TASK_DONE
+            task.status = ReviewTaskStatus.DONE.value
         return _move(
             session,
             subscriber,
@@ -223,7 +227,7 @@ class Lifecycle:
             subscriber_id=subscriber.id,
             identity_id=subscriber.identity_id,
             reason=reason,
-            status=TASK_OPEN,
+            status=ReviewTaskStatus.OPEN.value,
             created_at=at,
             due_at=due,
         )

@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 from mvnoguard.domain.calendar import as_aware, local_date, not_in_future, utc_now
 from mvnoguard.domain.documents import DocumentCheck
 from mvnoguard.domain.policy import Policy
-from mvnoguard.domain.subscribers import LifecycleEventKind, ReviewTaskKind, SubscriberStatus
+from mvnoguard.domain.subscribers import (
+    LifecycleEventKind,
+    ReviewTaskKind,
+    ReviewTaskStatus,
+    SubscriberStatus,
+)
 from mvnoguard.errors import InvalidInput, MvnoguardError, RegistrationRefused
 from mvnoguard.identity.documents import validate_document
 from mvnoguard.identity.phones import normalize_msisdn
@@ -307,7 +312,7 @@ class RegistrationService:
             subscriber_id=subscriber.id,
             identity_id=identity_id,
             reason=f"the holder has {held} live cards market-wide (review above {threshold})",
-            status="open",
+            status=ReviewTaskStatus.OPEN.value,
             created_at=at,
         )
         session.add(task)
