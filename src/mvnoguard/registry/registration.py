@@ -174,30 +174,37 @@ class RegistrationService:
             raise RegistrationRefused(
                 "the holder's name is required", code="missing_name", field="name"
             )
-        known_holder = find_identity(session, self.vault, holder)
-        name = sign_up.holder.name
-        if known_holder is not None and name and not name_matches(self.vault, known_holder, name):
-            # The real-name rule: one document, one name. The answer never says which name.
-            raise RegistrationRefused(
-                "the holder's name is not the name registered with this document",
-                code=NAME_MISMATCH,
-                field="name",
-            )
+        known_holder = self._known(session, holder, sign_up.holder, "holder", field="name")
         for role, check, presented in (
             ("guardian", guardian, sign_up.guardian),
             ("agent", agent, sign_up.agent),
         ):
-            # One document, one name, whoever shows it: a guardian or an agent too.
-            known = find_identity(session, self.vault, check) if check else None
-            given = presented.name if presented else None
-            if known is not None and given and not name_matches(self.vault, known, given):
-                raise RegistrationRefused(
-                    f"the {role}'s name is not the name registered with this document",
-                    code=NAME_MISMATCH,
-                    field=f"{role}_name",
-                )
+            if check is not None and presented is not None:
+                self._known(session, check, presented, role, field=f"{role}_name")
         rules.check_card_limit(session, ruleset, enterprise, known_holder)
         return _Checked(enterprise, outlet, msisdn, holder, guardian, agent, at, known_holder)
+
+    def _known(
+        self,
+        session: Session,
+        check: DocumentCheck,
+        presented: PresentedDocument,
+        role: str,
+        *,
+        field: str,
+    ) -> Identity | None:
+        """The stored identity of a document, if any, once the name given with it is the one
+        stored: the real-name rule, one document, one name, whoever shows it (holder, guardian
+        or agent). The answer never says which name."""
+        known = find_identity(session, self.vault, check)
+        given = presented.name
+        if known is not None and given and not name_matches(self.vault, known, given):
+            raise RegistrationRefused(
+                f"the {role}'s name is not the name registered with this document",
+                code=NAME_MISMATCH,
+                field=field,
+            )
+        return known
 
     def _role_identity(
         self,
@@ -210,19 +217,16 @@ class RegistrationService:
         actor: str,
         at: datetime,
     ) -> Identity | None:
-        """The guardian's or agent's stored identity; its name comparison is audited."""
+        """The guardian's or agent's stored identity; its name comparison is audited.
+
+        Looked up again rather than carried from the checks: when the guardian is also the
+        agent and new, the identity stored for one role a moment ago is the other's too.
+        """
         if check is None or presented is None:
             return None
         found = find_identity(session, self.vault, check)
         if found is not None and presented.name and found.name_ciphertext is not None:
-            audit_log.append(
-                session,
-                actor=actor,
-                action="identity.match",
-                subject=f"identity:{found.id}",
-                detail=f"{event.value}: the {role}'s name compared with the stored one",
-                at=at,
-            )
+            _audit_name_compared(session, found, role, event, actor=actor, at=at)
         return store_identity(session, self.vault, check, presented.name, at=at, found=found)
 
     def _activate(
@@ -236,14 +240,7 @@ class RegistrationService:
     ) -> Registration:
         at = checked.at
         if checked.known_holder is not None and sign_up.holder.name:
-            audit_log.append(
-                session,
-                actor=actor,
-                action="identity.match",
-                subject=f"identity:{checked.known_holder.id}",
-                detail=f"{event.value}: the holder's name compared with the stored one",
-                at=at,
-            )
+            _audit_name_compared(session, checked.known_holder, "holder", event, actor=actor, at=at)
         holder = store_identity(
             session,
             self.vault,
@@ -372,6 +369,25 @@ class RegistrationService:
         return self._activate(
             session, checked, sign_up, actor=actor, event=LifecycleEventKind.TRANSFERRED_IN
         )
+
+
+def _audit_name_compared(
+    session: Session,
+    identity: Identity,
+    role: str,
+    event: LifecycleEventKind,
+    *,
+    actor: str,
+    at: datetime,
+) -> None:
+    audit_log.append(
+        session,
+        actor=actor,
+        action="identity.match",
+        subject=f"identity:{identity.id}",
+        detail=f"{event.value}: the {role}'s name compared with the stored one",
+        at=at,
+    )
 
 
 def _sign_up_time(given: datetime | None) -> datetime:
