@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mvnoguard.domain.policy import Policy
 from mvnoguard.errors import InvalidInput, NotFound, RateLimited, Unauthorized
@@ -25,6 +25,7 @@ from mvnoguard.storage.database import Database
 from mvnoguard.storage.models import AuditEntry, CitizenCode
 from tests.linkage.conftest import A_E01, A_E02, B_E01, E01, E02, HOLDER_A, HOLDER_B, NOW
 from tests.registry.builders import row_counts, sign_up
+from tests.threads import at_once
 
 A = {"doc_type": "RIC", "doc_number": HOLDER_A.number, "name": "王小明", "msisdn": A_E01}
 WHO_A = citizen.Asker(**A)
@@ -219,6 +220,65 @@ def test_a_key_rotation_unlocks_no_one(
         )
 
 
+def test_wrong_codes_sent_at_once_never_outnumber_the_limit(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
+    """Twelve guesses at the same moment: five are compared, the rest find the identity locked."""
+    ask(market, vault, policy, tmp_path)
+    code = code_in(outbox(tmp_path)[0])
+    wrong = [f"{n:06d}" for n in range(20) if f"{n:06d}" != code][:12]
+
+    def guess(i: int) -> None:
+        with market.transaction() as session:
+            citizen.check_all(
+                session, vault, code=wrong[i], client=f"c{i}", now=NOW, policy=policy, who=WHO_A
+            )
+
+    done, failed = at_once(12, guess)
+    assert done == []
+    assert sorted(getattr(f, "code", repr(f)) for f in failed) == ["bad_code"] * 5 + ["locked"] * 7
+    with pytest.raises(RateLimited) as locked, market.transaction() as session:
+        citizen.check_all(
+            session, vault, code=code, client="web", now=NOW, policy=policy, who=WHO_A
+        )
+    assert locked.value.retry_after == 60 * 60
+    with market.transaction() as session:
+        actions = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.action.like("citizen.%"))
+        ).all()
+        assert verify_chain(session).ok
+    assert (actions.count("citizen.bad_code"), actions.count("citizen.locked")) == (4, 1)
+
+
+def test_a_right_code_at_the_last_guess_opens_the_lock_it_set(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
+    ask(market, vault, policy, tmp_path)
+    code = code_in(outbox(tmp_path)[0])
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(4):
+        with pytest.raises(Unauthorized), market.transaction() as session:
+            citizen.check_all(
+                session, vault, code=wrong, client="web", now=NOW, policy=policy, who=WHO_A
+            )
+    for _ in range(2):  # the fifth guess is right; the count starts again after it
+        with market.transaction() as session:
+            view = citizen.check_all(
+                session, vault, code=code, client="web", now=NOW, policy=policy, who=WHO_A
+            )
+        assert view.total == 3
+
+
+def test_code_requests_sent_at_once_keep_the_hourly_limit(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
+    done, failed = at_once(8, lambda i: ask(market, vault, policy, tmp_path, client=f"c{i}"))
+    assert len(done) == 5
+    assert [getattr(f, "code", repr(f)) for f in failed] == ["rate_limited"] * 3
+    with market.transaction() as session:
+        assert session.scalar(select(func.count(CitizenCode.id))) == 5
+
+
 def test_code_requests_are_rate_limited_per_identity_and_per_client(
     market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
 ) -> None:
@@ -242,38 +302,24 @@ def test_a_dispute_opens_a_task_at_the_holding_enterprise(
 ) -> None:
     ask(market, vault, policy, tmp_path)
     code = code_in(outbox(tmp_path)[0])
-    with market.transaction() as session:
-        task = citizen.dispute(
-            session,
-            vault,
-            code=code,
-            client="web",
-            now=NOW,
-            disputed_msisdn=A_E02,
-            policy=policy,
-            who=WHO_A,
-        )
-        again = citizen.dispute(
-            session,
-            vault,
-            code=code,
-            client="web",
-            now=NOW,
-            disputed_msisdn=A_E02,
-            policy=policy,
-            who=WHO_A,
-        )
-        with pytest.raises(NotFound):
-            citizen.dispute(
+
+    def disputing(number: str) -> citizen.DisputeTask:
+        with market.transaction() as session:  # one request, one transaction, as the API does
+            return citizen.dispute(
                 session,
                 vault,
                 code=code,
                 client="web",
                 now=NOW,
-                disputed_msisdn=B_E01,
+                disputed_msisdn=number,
                 policy=policy,
                 who=WHO_A,
             )
+
+    task = disputing(A_E02)
+    again = disputing(A_E02)
+    with pytest.raises(NotFound):
+        disputing(B_E01)
     with market.transaction() as session:
         seen_by_e02 = tasks_for(session, E02, kind="dispute")
         seen_by_e01 = tasks_for(session, E01, kind="dispute")

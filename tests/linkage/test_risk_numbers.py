@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -42,6 +41,7 @@ from tests.linkage.conftest import (
     plus86,
 )
 from tests.registry.builders import row_counts
+from tests.threads import at_once
 
 
 def fraud(number: str, score: float = 0.9) -> RiskPush:
@@ -396,23 +396,13 @@ def test_pushes_of_one_number_at_the_same_moment_keep_one_report_per_reporter(
 ) -> None:
     with market.transaction() as session:
         risk.push(session, E03, fraud(A_E02, 0.3), now=NOW, policy=policy)  # the entry exists
-    start = threading.Barrier(6)
-    failed: list[BaseException] = []
 
     def push(i: int) -> None:
-        start.wait(30)
-        try:
-            with market.transaction() as session:
-                reporter = E01 if i % 2 else E03
-                risk.push(session, reporter, fraud(A_E02, 0.5), now=NOW, policy=policy)
-        except BaseException as exc:  # judged below
-            failed.append(exc)
+        with market.transaction() as session:
+            reporter = E01 if i % 2 else E03
+            risk.push(session, reporter, fraud(A_E02, 0.5), now=NOW, policy=policy)
 
-    threads = [threading.Thread(target=push, args=(i,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    _, failed = at_once(6, push)
     assert failed == []
     with market.transaction() as session:
         reporters = session.scalars(select(RiskReport.reporter).where(RiskReport.active))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -17,6 +16,7 @@ from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.storage.database import Database
 from mvnoguard.storage.models import AuditEntry, Identity, ReviewTask, Subscriber, Verification
 from tests.registry.builders import holder, ric, row_counts, sign_up
+from tests.threads import at_once
 
 
 def register(market: Database, service: RegistrationService, request: SignUp) -> Subscriber:
@@ -212,34 +212,11 @@ def test_many_cards_market_wide_raise_a_review_task(
         assert [(t.kind, t.status) for t in tasks] == [("card_count_review", "open")]
 
 
-def _at_once(count: int, work: Any) -> tuple[list[Any], list[BaseException]]:
-    """``work(i)`` for ``i < count`` on as many threads, released together."""
-    start = threading.Barrier(count)
-    done: list[Any] = []
-    failed: list[BaseException] = []
-
-    def run(i: int) -> None:
-        start.wait(30)
-        try:
-            done.append(work(i))
-        except BaseException as exc:  # collected for the test to judge
-            failed.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return done, failed
-
-
 def test_sign_ups_at_the_same_moment_keep_the_card_limit(
     market: Database, service: RegistrationService
 ) -> None:
     """Eight counters sign one new holder up at once: five cards, three refusals, no crash."""
-    done, failed = _at_once(
-        8, lambda i: register(market, service, sign_up(f"1709000030{i}")).msisdn
-    )
+    done, failed = at_once(8, lambda i: register(market, service, sign_up(f"1709000030{i}")).msisdn)
     assert len(done) == 5
     assert [getattr(f, "code", repr(f)) for f in failed] == ["card_limit_exceeded"] * 3
     with market.transaction() as session:
@@ -251,7 +228,7 @@ def test_sign_ups_at_the_same_moment_keep_the_card_limit(
 def test_one_number_signed_up_by_many_at_once_goes_to_one(
     market: Database, service: RegistrationService
 ) -> None:
-    done, failed = _at_once(
+    done, failed = at_once(
         4, lambda i: register(market, service, sign_up("17090000400", holder=holder(200 + i)))
     )
     assert len(done) == 1

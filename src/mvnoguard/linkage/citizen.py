@@ -11,9 +11,11 @@ Refusals: too many code requests raise :class:`RateLimited` (``rate_limited``), 
 identity the same class with code ``locked`` (both HTTP 429, with the seconds to wait); a wrong,
 expired or unknown code raises :class:`Unauthorized` with code ``bad_code`` (HTTP 401).
 
-Wrong codes are counted in a transaction of their own, committed before ``bad_code`` is raised:
-the caller rolls its own transaction back on the error, and the count must survive that. Call
-:func:`check_all` and :func:`dispute` before writing anything else in the transaction.
+Every code given takes one of the identity's guesses first, in a transaction of its own committed
+at once, so guesses sent at the same moment cannot outnumber the limit, and the count survives the
+caller's rollback on ``bad_code``. Call :func:`check_all` or :func:`dispute` once per transaction,
+before writing anything else in it: on SQLite a write in the caller's transaction would keep
+those side transactions waiting.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mvnoguard.domain.policy import Policy
@@ -43,6 +47,7 @@ from mvnoguard.linkage.settings import LinkageSettings, linkage_settings
 from mvnoguard.registry.identities import name_matches
 from mvnoguard.registry.records import iso_utc
 from mvnoguard.storage import audit_log
+from mvnoguard.storage.database import hold_locks
 from mvnoguard.storage.models import (
     CitizenCode,
     CitizenLock,
@@ -267,6 +272,9 @@ def request_code(
     request = _request(vault, who)
     client_key = vault.token("citizen_client", _field(client, "client"))
     settings = linkage_settings(policy_or_default(policy))
+    # Counted and written under the identity's and the client's locks: requests sent at the same
+    # moment are counted one after another, never all against the same earlier count.
+    hold_locks(session, *(f"citizen:{key}" for key in (*request.tokens, client_key)))
     hour_ago = now - timedelta(hours=1)
     for column, keys in (
         (CitizenCode.identity_key, request.tokens),
@@ -307,33 +315,97 @@ def request_code(
         )
 
 
-def _count_wrong_code(
-    session: Session, request: _Request, now: datetime, settings: LinkageSettings
-) -> None:
-    """Count a wrong code (and lock at the limit) in a transaction of its own, committed now."""
+@dataclass(frozen=True)
+class _Guess:
+    """One guess taken from an identity's allowance: its lock row, and whether it set the lock."""
+
+    lock_id: int
+    locking: bool
+
+
+def _side_session(session: Session) -> Session:
+    """A session on the same engine whose transaction commits on its own."""
     bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    with Session(engine) as side, side.begin():
-        lock = _lock(side, request.tokens)
-        if lock is None:
-            lock = CitizenLock(identity_key=request.identity_key, wrong_codes=0, updated_at=now)
-            side.add(lock)
-        lock.wrong_codes += 1
-        lock.updated_at = now
-        action = "citizen.bad_code"
-        if lock.wrong_codes >= settings.max_wrong_codes:
-            lock.wrong_codes = 0
-            lock.locked_until = now + timedelta(minutes=settings.lock_minutes)
-            action = "citizen.locked"
-        side.flush()
+    return Session(bind.engine if isinstance(bind, Connection) else bind)
+
+
+def _lock_row_id(side: Session, request: _Request, now: datetime) -> int:
+    """The id of the identity's lock row, made if it has none (two first guesses make one)."""
+    lock = _lock(side, request.tokens)
+    if lock is not None:
+        return lock.id
+    dialect = side.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    side.execute(
+        insert(CitizenLock)
+        .values(identity_key=request.identity_key, wrong_codes=0, updated_at=now)
+        .on_conflict_do_nothing(index_elements=[CitizenLock.identity_key])
+    )
+    made = _lock(side, request.tokens)
+    assert made is not None  # inserted above, or by the guess that won the race
+    return made.id
+
+
+def _take_guess(
+    session: Session, request: _Request, now: datetime, settings: LinkageSettings
+) -> _Guess:
+    """Take one guess before the code is compared, in a transaction of its own, committed now.
+
+    The count goes up in one UPDATE that skips a locked row, so guesses made at the same moment
+    each get their own number and no more than ``max_wrong_codes`` are ever compared: the guess
+    that uses the last one locks the identity at once, and unlocks it only if its code is right.
+    """
+    with _side_session(session) as side, side.begin():
+        lock_id = _lock_row_id(side, request, now)
+        taken = side.scalar(
+            update(CitizenLock)
+            .where(
+                CitizenLock.id == lock_id,
+                or_(CitizenLock.locked_until.is_(None), CitizenLock.locked_until <= now),
+            )
+            .values(wrong_codes=CitizenLock.wrong_codes + 1, updated_at=now)
+            .returning(CitizenLock.wrong_codes)
+        )
+        if taken is None:
+            locked_until = side.scalar(
+                select(CitizenLock.locked_until).where(CitizenLock.id == lock_id)
+            )
+            raise RateLimited(
+                "too many wrong codes: try again later",
+                code="locked",
+                retry_after=_seconds_until(locked_until or now, now),
+                details={"locked_until": iso_utc(locked_until or now)},
+            )
+        locking = taken >= settings.max_wrong_codes
+        if locking:
+            side.execute(
+                update(CitizenLock)
+                .where(CitizenLock.id == lock_id)
+                .values(wrong_codes=0, locked_until=now + timedelta(minutes=settings.lock_minutes))
+            )
+    return _Guess(lock_id, locking)
+
+
+def _record_wrong_code(session: Session, request: _Request, guess: _Guess, now: datetime) -> None:
+    """Audit a wrong code in a transaction of its own: the caller's rollback must not undo it."""
+    with _side_session(session) as side, side.begin():
         audit_log.append(
             side,
             actor=ACTOR,
-            action=action,
+            action="citizen.locked" if guess.locking else "citizen.bad_code",
             subject=request.identity_key,
             detail="code or name",
             at=now,
         )
+
+
+def _give_back(session: Session, guess: _Guess, now: datetime) -> None:
+    """A right code clears the count, and the lock its own guess set (committed at once too)."""
+    cleared: dict[str, Any] = {"wrong_codes": 0, "updated_at": now}
+    if guess.locking:
+        cleared["locked_until"] = None
+    with _side_session(session) as side, side.begin():
+        side.execute(update(CitizenLock).where(CitizenLock.id == guess.lock_id).values(**cleared))
 
 
 def _verified(
@@ -349,7 +421,8 @@ def _verified(
     request = _request(vault, who)
     _field(client, "client")
     settings = linkage_settings(policy_or_default(policy))
-    _refuse_if_locked(session, request.tokens, now)
+    # Nothing is written in the caller's transaction before the guess is taken in its own.
+    guess = _take_guess(session, request, now, settings)
     given = code.strip() if isinstance(code, str) else ""
     valid = (
         len(given) == CODE_DIGITS
@@ -367,16 +440,12 @@ def _verified(
         )
         is not None
     )
-    # Nothing is written here before the wrong-code count, which runs in its own transaction.
     identity = _holder(session, vault, request, audit=False) if valid else None
     if identity is None:
-        _count_wrong_code(session, request, now, settings)
+        _record_wrong_code(session, request, guess, now)
         raise Unauthorized("the code is wrong or has expired", code="bad_code", field="code")
+    _give_back(session, guess, now)
     _audit_match(session, identity)
-    lock = _lock(session, request.tokens)
-    if lock is not None and lock.wrong_codes:
-        lock.wrong_codes = 0
-        lock.updated_at = now
     return request, identity
 
 
