@@ -108,6 +108,65 @@ def test_complaints_without_a_reporter_count_one_by_one(
     assert (seen.complaints, seen.complainants, seen.risk_level) == (4, 4, RiskLevel.MEDIUM)
 
 
+def test_an_enterprise_never_backs_its_own_report(
+    market: Database, vault: PiiVault, policy: Policy
+) -> None:
+    """E02 reports a number and sends in three complaints itself: the report stays unconfirmed
+    (its complaints still show in the reputation); three from elsewhere confirm it."""
+
+    def sent(reporter: str, minutes: int) -> ComplaintIn:
+        at = NOW - timedelta(minutes=minutes)
+        return ComplaintIn(B_E01, reporter, ComplaintCategory.FRAUD, at, "claimed police")
+
+    with market.transaction() as session:
+        risk_numbers.push(
+            session, E02, RiskPush(B_E01, RiskCategory.FRAUD, 0.5, "x"), now=NOW, policy=policy
+        )
+        for n in range(3):
+            complaints.submit(session, E02, sent(f"1391234000{n}", 9), vault=vault, now=NOW)
+        own = risk_numbers.reputation(session, E01, B_E01, now=NOW, policy=policy)
+        for n in range(3):
+            complaints.submit(session, E01, sent(f"1391234001{n}", 8), vault=vault, now=NOW)
+        backed = risk_numbers.reputation(session, E01, B_E01, now=NOW, policy=policy)
+    assert (own.status, own.complaints, own.complainants) == (RiskStatus.REPORTED, 3, 3)
+    assert (backed.status, backed.complaints, backed.complainants) == (
+        RiskStatus.CONFIRMED,
+        6,
+        6,
+    )
+
+
+def test_an_enterprise_complaints_without_reporters_count_once_together(
+    market: Database, vault: PiiVault, policy: Policy
+) -> None:
+    with market.transaction() as session:
+        risk_numbers.push(
+            session, E02, RiskPush(A_E02, RiskCategory.FRAUD, 0.5, "x"), now=NOW, policy=policy
+        )
+        for n in range(4):
+            made_up = ComplaintIn(A_E02, None, ComplaintCategory.FRAUD, NOW, f"text {n}")
+            complaints.submit(session, E01, made_up, vault=vault, now=NOW, policy=policy)
+        seen = risk_numbers.reputation(session, E01, A_E02, now=NOW, policy=policy)
+    assert (seen.status, seen.complaints, seen.complainants) == (RiskStatus.REPORTED, 4, 1)
+
+
+def test_a_duplicate_answers_only_its_own_sender(
+    market: Database, vault: PiiVault, policy: Policy
+) -> None:
+    """The same complaint from another enterprise is its own row: a duplicate answer would tell
+    E02 that E01 heard from that very complainant, and when."""
+    same = ComplaintIn(B_E01, "13912345678", ComplaintCategory.FRAUD, NOW, None)
+    with market.transaction() as session:
+        first = complaints.submit(session, E01, same, vault=vault, now=NOW, policy=policy)
+        guess = complaints.submit(session, E02, same, vault=vault, now=NOW, policy=policy)
+        again = complaints.submit(session, E02, same, vault=vault, now=NOW, policy=policy)
+        seen = risk_numbers.reputation(session, E01, B_E01, now=NOW, policy=policy)
+    assert (first.duplicate, guess.duplicate, again.duplicate) == (False, False, True)
+    assert guess.complaint_id != first.complaint_id
+    assert again.complaint_id == guess.complaint_id
+    assert (seen.complaints, seen.complainants) == (2, 1)
+
+
 def test_complaints_alone_never_confirm(market: Database, vault: PiiVault, policy: Policy) -> None:
     with market.transaction() as session:
         for minutes in range(5):

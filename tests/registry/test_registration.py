@@ -251,6 +251,32 @@ def test_one_document_one_name(market: Database, service: RegistrationService) -
     assert compared == ["activated: the holder's name compared with the stored one"]
 
 
+def test_a_name_longer_than_any_document_holds_is_refused(
+    market: Database, service: RegistrationService
+) -> None:
+    """The masked name is stored in 64 characters: a longer name is refused on both stores
+    (PostgreSQL would fail the write), the longest one taken whole."""
+    longest = "A" * 32 + " " + "B" * 31
+    for name, field in ((longest + "C", "name"), ("王" * 65, "name")):
+        refusal = assert_refused(
+            market, service, sign_up("17090000510", holder=holder(name=name)), "name_too_long"
+        )
+        assert refusal.field == field
+    parent = PresentedDocument("RIC", holder(sequence=43).number, name="李" * 80)
+    child = holder(birth="20100101", sequence=44, name="张小")
+    refusal = assert_refused(
+        market, service, sign_up("17090000511", holder=child, guardian=parent), "name_too_long"
+    )
+    assert refusal.field == "guardian_name"
+    kept = register(market, service, sign_up("17090000512", holder=holder(name=longest)))
+    assert kept.status == "active"
+    with market.transaction() as session:
+        masked = session.scalar(
+            select(Identity.name_masked).join(Subscriber, Subscriber.identity_id == Identity.id)
+        )
+    assert masked == "A" + "*" * 31 + " B" + "*" * 30
+
+
 def test_two_states_passports_with_one_number_are_not_merged(
     market: Database, service: RegistrationService
 ) -> None:

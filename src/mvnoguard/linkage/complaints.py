@@ -187,6 +187,7 @@ class _Parsed:
     received_at: datetime
     text: str | None
     keys: tuple[str, ...]  # the content key under each vault key version, current first
+    submitter: int | None = None  # the enterprise that sent it in (None: regulator, feed)
 
     @property
     def key(self) -> str:
@@ -204,14 +205,19 @@ def content_keys(
     category: str,
     received_at: datetime,
     text: str | None,
+    submitter: int | None = None,
 ) -> tuple[str, ...]:
     """A complaint's content key under every key version in the ring, current first.
 
     SHA-256 over the reported number, the reporter's keyed token (``"v<version>:<hex>"``; empty
-    without a reporter), the category, the UTC time and the text. Without a reporter there is
-    no token and one key, the same under every key ring.
+    without a reporter), the category, the UTC time and the text, and, for a complaint an
+    enterprise sent in, that enterprise's id: the same complaint from two enterprises is two
+    rows, so no enterprise learns from a duplicate what another sent. Without a reporter there
+    is no token and one key, the same under every key ring.
     """
-    tail = (category, received_at.astimezone(UTC).isoformat(), text or "")
+    tail: tuple[str, ...] = (category, received_at.astimezone(UTC).isoformat(), text or "")
+    if submitter is not None:
+        tail = (*tail, f"submitter:{submitter}")
     if reporter is None:
         return (_content_key(reported, "", *tail),)
     return tuple(
@@ -261,8 +267,13 @@ def _category(value: object) -> ComplaintCategory:
         ) from None
 
 
-def parse(complaint: ComplaintIn, *, now: datetime, vault: PiiVault) -> _Parsed:
-    """A complaint checked and normalised; raises InvalidInput naming the field at fault."""
+def parse(
+    complaint: ComplaintIn, *, now: datetime, vault: PiiVault, submitter: int | None = None
+) -> _Parsed:
+    """A complaint checked and normalised; raises InvalidInput naming the field at fault.
+
+    ``submitter`` is the id of the enterprise sending it in (None: the regulator, a feed).
+    """
     reported = e164(complaint.reported_number, field="reported_number")
     reporter = (
         e164(complaint.reporter_number, field="reporter_number")
@@ -275,8 +286,8 @@ def parse(complaint: ComplaintIn, *, now: datetime, vault: PiiVault) -> _Parsed:
         raise InvalidInput("received_at must be a time", code="bad_time", field="received_at")
     received = _received(at, now, "received_at")
     text = _text(complaint.text)
-    keys = content_keys(vault, reported, reporter, category.value, received, text)
-    return _Parsed(reported, reporter, category, received, text, keys)
+    keys = content_keys(vault, reported, reporter, category.value, received, text, submitter)
+    return _Parsed(reported, reporter, category, received, text, keys, submitter)
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -359,6 +370,7 @@ def _insert_fresh(
                 text=item.text,
                 source=source,
                 enterprise_id=owners[item.reported],
+                submitter_id=item.submitter,
                 created_at=now,
             )
         )
@@ -436,6 +448,9 @@ def _sent_earlier_today(
             Complaint.received_at >= day,
             Complaint.received_at <= now,
             Complaint.category == item.category.value,
+            Complaint.submitter_id.is_(None)
+            if item.submitter is None
+            else Complaint.submitter_id == item.submitter,
         )
         .order_by(Complaint.id)
     )
@@ -443,7 +458,13 @@ def _sent_earlier_today(
         if (row.text or None) != item.text:
             continue
         keys = content_keys(
-            vault, item.reported, item.reporter, item.category.value, row.received_at, item.text
+            vault,
+            item.reported,
+            item.reporter,
+            item.category.value,
+            row.received_at,
+            item.text,
+            item.submitter,
         )
         if row.content_key in keys:
             return row
@@ -467,9 +488,11 @@ def submit(
     """
     if principal is not None:  # inspectors read reputation; complaints come from the others
         require_role(principal, REPORTERS, "submit complaints")
-    item = parse(complaint, now=now, vault=vault)
-    if principal is not None:
-        own_enterprise(session, principal)  # an enterprise caller must be one we know
+    # An enterprise caller must be one we know; its complaints are kept apart as its own.
+    sender = own_enterprise(session, principal) if principal is not None else None
+    item = parse(
+        complaint, now=now, vault=vault, submitter=sender.id if sender is not None else None
+    )
     actor = principal.actor if principal is not None else "citizen"
     if complaint.received_at is None:
         # No other send of it between the look-up and the insert (SQLite and PostgreSQL).
@@ -787,7 +810,13 @@ def rotate_keys(session: Session, vault: PiiVault) -> int:
         row.reporter_number_sealed = vault.encrypt(reporter, context=REPORTER_CONTEXT)
         row.reporter_token = vault.token(REPORTER_KIND, reporter)
         row.content_key = content_keys(
-            vault, row.reported_number, reporter, row.category, row.received_at, row.text
+            vault,
+            row.reported_number,
+            reporter,
+            row.category,
+            row.received_at,
+            row.text,
+            row.submitter_id,
         )[0]
         moved += 1
     session.flush()

@@ -7,8 +7,9 @@ evidence expired); a new report reopens a cleared number. A new report or a stat
 appends exactly one row to the change feed, whose id is the cursor every enterprise pulls by.
 
 Confirmation is the regulator's, or automatic once a report is corroborated (enough distinct
-enterprises, or enough complaints). It starts the disposal clock (the policy's
-re-verification hours) and, for fraud, the identity linkage across enterprises. Disposal is for
+enterprises, or enough complainants among the complaints sent in by others than the
+reporters). It starts the disposal clock (the policy's re-verification hours) and, for fraud,
+the identity linkage across enterprises. Disposal is for
 the enterprise answerable for the number only; every other enterprise is told "not found".
 
 Nothing here returns who reported a number. Feed rows are ordered by commit: each one is
@@ -19,6 +20,7 @@ row until the commit, so a cursor never skips a change that commits later.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -222,18 +224,30 @@ def _get(session: Session, number: str) -> RiskNumber:
     return row
 
 
-# Complainants, not complaints: one known reporter counts once however often they complain
-# (each complaint without a reporter's number counts on its own: nothing ties two together).
-_COMPLAINANTS = func.count(distinct(Complaint.reporter_token)) + func.count(
-    case((Complaint.reporter_token.is_(None), 1))
+# Complainants, not complaints: one known reporter counts once however often they complain.
+# A complaint without a reporter's number counts on its own when the regulator or a feed sent
+# it in (nothing ties two together), but an enterprise's such complaints count once together:
+# it could write any number of them.
+_ANONYMOUS = Complaint.reporter_token.is_(None)
+_COMPLAINANTS = (
+    func.count(distinct(Complaint.reporter_token))
+    + func.count(case((and_(_ANONYMOUS, Complaint.submitter_id.is_(None)), 1)))
+    + func.count(distinct(case((_ANONYMOUS, Complaint.submitter_id))))
 )
 
 
-def complainants_since(session: Session, number: str, since: datetime | None) -> int:
-    """Distinct complainants about ``number`` after ``since`` (all when None): an index range."""
+def complainants_since(
+    session: Session, number: str, since: datetime | None, *, besides: Sequence[int] = ()
+) -> int:
+    """Distinct complainants about ``number`` after ``since`` (all when None), leaving out the
+    complaints the enterprises ``besides`` sent in: an index range."""
     query = select(_COMPLAINANTS).where(Complaint.reported_number == number)
     if since is not None:
         query = query.where(_after(since))
+    if besides:
+        query = query.where(
+            or_(Complaint.submitter_id.is_(None), Complaint.submitter_id.not_in(besides))
+        )
     return session.scalar(query) or 0
 
 
@@ -283,14 +297,23 @@ def _summarise(session: Session, row: RiskNumber) -> int:
 def corroborated(
     session: Session, row: RiskNumber, enterprises: int, settings: LinkageSettings
 ) -> bool:
-    """Enough distinct enterprises report it, or enough complainants back a report."""
+    """Enough distinct enterprises report it, or enough complainants back a report: counted
+    among complaints sent in by others than the reporting enterprises (none backs itself)."""
     if row.status != REPORTED or row.reports == 0:
         return False
     if enterprises >= settings.corroborating_enterprises:
         return True
-    return (
-        complainants_since(session, row.msisdn, row.cleared_at) >= settings.corroborating_complaints
+    reporters = session.scalars(
+        select(RiskReport.enterprise_id).where(
+            RiskReport.risk_number_id == row.id,
+            RiskReport.active,
+            RiskReport.enterprise_id.is_not(None),
+        )
+    ).all()
+    backing = complainants_since(
+        session, row.msisdn, row.cleared_at, besides=[r for r in reporters if r is not None]
     )
+    return backing >= settings.corroborating_complaints
 
 
 def _confirm(

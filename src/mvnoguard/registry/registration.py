@@ -49,6 +49,9 @@ from mvnoguard.storage.models import (
 )
 
 NAME_MISMATCH = "name_mismatch"
+# Longer than any name on an identity document (a passport's machine-readable zone holds 39);
+# the store keeps the masked form, never longer than the name, in 64 characters.
+MAX_NAME_CHARS = 64
 
 
 # Refusals raised after the holder's name was compared with the one stored (the card limit is
@@ -196,8 +199,14 @@ class RegistrationService:
         """The stored identity of a document, if any, once the name given with it is the one
         stored: the real-name rule, one document, one name, whoever shows it (holder, guardian
         or agent). The answer never says which name."""
-        known = find_identity(session, self.vault, check)
         given = presented.name
+        if given and len(given.strip()) > MAX_NAME_CHARS:
+            raise RegistrationRefused(
+                f"the {role}'s name is longer than {MAX_NAME_CHARS} characters",
+                code="name_too_long",
+                field=field,
+            )
+        known = find_identity(session, self.vault, check)
         if known is not None and given and not name_matches(self.vault, known, given):
             raise RegistrationRefused(
                 f"the {role}'s name is not the name registered with this document",

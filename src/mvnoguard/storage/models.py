@@ -408,6 +408,9 @@ class Complaint(Base):
     source: Mapped[str] = mapped_column(String(16))
     # The enterprise holding the reported number when the complaint came in (None: not ours).
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    # The enterprise that sent the complaint in (None: the regulator, a citizen or a feed the
+    # regulator imported): its complaints never corroborate its own report.
+    submitter_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -24,7 +24,12 @@ from mvnoguard.domain.subscribers import LifecycleEventKind
 from mvnoguard.errors import RegistrationRefused
 from mvnoguard.identity.phones import normalize_msisdn
 from mvnoguard.registry.records import holder_period, iso_utc, subscriber_record
-from mvnoguard.registry.registration import SignUp, compared_name, record_name_refusal
+from mvnoguard.registry.registration import (
+    MAX_NAME_CHARS,
+    SignUp,
+    compared_name,
+    record_name_refusal,
+)
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.registry.subscribers import latest_subscriber
 from mvnoguard.storage.models import Subscriber
@@ -76,7 +81,7 @@ class DocumentIn(BaseModel):
     doc_type: str = Field(max_length=16, examples=["RIC"])
     number: str = Field(max_length=64, examples=["110101199003071234"])
     nationality: str | None = Field(default=None, max_length=3, examples=["CHN"])
-    name: str | None = Field(default=None, max_length=100, examples=["张三"])
+    name: str | None = Field(default=None, max_length=MAX_NAME_CHARS, examples=["张三"])
     birth_date: date | None = Field(default=None, examples=["1990-03-07"])
 
     def presented(self) -> PresentedDocument:
