@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
 
 from mvnoguard.access import keys
 from mvnoguard.api.app import create_app
+from mvnoguard.api.errors import BodySizeLimit
 from mvnoguard.domain.access import Role
 from mvnoguard.domain.calendar import utc_now
 from mvnoguard.runtime import Runtime
@@ -107,6 +111,30 @@ def test_an_oversized_body_is_413_before_parsing(live: LiveServer) -> None:
     assert_error(declared, 413, "body_too_large")
     assert_error(chunked, 413, "body_too_large")
     assert row_counts(live.runtime.database) == before
+
+
+def test_a_chunked_body_is_counted_whatever_length_it_declares() -> None:
+    """``Content-Length: 10`` beside ``Transfer-Encoding: chunked``: some servers read all the
+    chunks, so the limit counts the bytes that arrive, not the declared length."""
+    reached: list[bytes] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.append((await receive())["body"])
+
+    sent: list[Message] = []
+    chunks = [{"type": "http.request", "body": b"y" * 8192, "more_body": True}] * 10
+
+    async def receive() -> Message:
+        return chunks.pop() if chunks else {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    headers = [(b"content-length", b"10"), (b"transfer-encoding", b"chunked")]
+    scope: Scope = {"type": "http", "method": "POST", "path": "/v1/complaints", "headers": headers}
+    asyncio.run(BodySizeLimit(app, limit=64 * 1024)(scope, receive, send))
+    assert reached == []
+    assert sent[0]["status"] == 413
 
 
 def test_an_unexpected_failure_is_a_bare_500(tmp_path: object) -> None:

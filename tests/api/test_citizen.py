@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from mvnoguard.api.routes.citizen import client_key
 from mvnoguard.domain.calendar import utc_now
 from mvnoguard.registry.registration import SignUp
 from mvnoguard.registry.rules import PresentedDocument
@@ -247,3 +248,18 @@ def test_citizen_routes_need_no_key_and_are_documented(live: LiveServer) -> None
         operation = schema["paths"][path]["post"]
         assert "security" not in operation
         assert "429" in operation["responses"]
+
+
+@pytest.mark.parametrize(
+    ("peer", "counted_as"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_an_ipv6_line_is_one_client_for_the_rate_limits(peer: str, counted_as: str) -> None:
+    """A line is given a whole IPv6 /64: its addresses share one allowance of codes."""
+    assert client_key(peer) == counted_as

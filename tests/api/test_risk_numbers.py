@@ -150,6 +150,26 @@ def test_listings_never_show_another_tenants_records(
     assert all(task["enterprise_code"] == "E02" for task in tasks_b.json())
 
 
+def test_listings_come_a_page_at_a_time(live: LiveServer, confirmed_b_number: str) -> None:
+    with live.client("regulator") as regulator:
+        tasks = [t["task_id"] for t in regulator.get("/v1/tasks").json()]
+        first = regulator.get("/v1/tasks", params={"limit": 1}).json()
+        then = regulator.get("/v1/tasks", params={"limit": 1, "after": tasks[0]}).json()
+        bad = [
+            regulator.get(path, params=params)
+            for path, params in (
+                ("/v1/tasks", {"limit": 0}),
+                ("/v1/tasks", {"after": -1}),
+                ("/v1/tasks", {"status": "pending"}),
+                ("/v1/risk-numbers/overdue", {"limit": 100000}),
+                ("/v1/risk-numbers/overdue", {"after": "+8613900000000"}),
+            )
+        ]
+    assert tasks  # the confirmed number linked its holder
+    assert [t["task_id"] for t in (*first, *then)] == tasks[:2]
+    assert [r.status_code for r in bad] == [422] * 5
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -278,6 +278,34 @@ def test_overdue_surfaces_after_the_deadline_and_not_before(
         assert risk.overdue(session, E03, now=late) == []
 
 
+def test_overdue_numbers_and_tasks_come_a_page_at_a_time(market: Database, policy: Policy) -> None:
+    """Four numbers overdue (two with one deadline): pages of two, longest overdue first, then
+    by number; the tasks they linked come in id order, after the last id given."""
+    numbers = [A_E01, B_E01, A_E02, UNASSIGNED_E02]
+    with market.transaction() as session:
+        for hours, number in zip((0, 1, 1, 2), numbers, strict=True):
+            risk.push(session, E03, fraud(number), now=NOW, policy=policy)
+            risk.confirm(
+                session, REGULATOR, number, now=NOW + timedelta(hours=hours), policy=policy
+            )
+        late = NOW + timedelta(days=3)
+        whole = [e.msisdn for e in risk.overdue(session, REGULATOR, now=late)]
+        first = risk.overdue(session, REGULATOR, now=late, limit=2)
+        second = risk.overdue(session, REGULATOR, now=late, after=first[-1].msisdn, limit=2)
+        rest = risk.overdue(session, REGULATOR, now=late, after=second[-1].msisdn, limit=2)
+        with pytest.raises(InvalidInput) as stray:
+            risk.overdue(session, REGULATOR, now=late, after="+8613900000000")
+        tasks = tasks_for(session, REGULATOR)
+        page = tasks_for(session, REGULATOR, after=tasks[0].task_id, limit=2)
+        opened = tasks_for(session, REGULATOR, status="open")
+    assert whole == [plus86(A_E01), *sorted([plus86(B_E01), plus86(A_E02)]), plus86(UNASSIGNED_E02)]
+    assert [e.msisdn for e in (*first, *second)] == whole
+    assert rest == []
+    assert stray.value.code == "bad_cursor"
+    assert [t.task_id for t in page] == [t.task_id for t in tasks[1:3]]
+    assert len(opened) == len(tasks) == 4  # holder A's three numbers and B's one
+
+
 def test_clearing_ends_the_risk_and_a_new_report_reopens_it(
     market: Database, policy: Policy
 ) -> None:

@@ -129,8 +129,8 @@ def install_error_handlers(app: FastAPI) -> None:
 class BodySizeLimit:
     """Refuses a request body over ``limit`` bytes with 413 before any handler parses it.
 
-    The declared ``Content-Length`` is checked first; a body sent without one (chunked) is
-    read up to the limit and replayed to the application.
+    The declared ``Content-Length`` is checked first; a chunked body (with or without a
+    ``Content-Length`` beside it) is read up to the limit and replayed to the application.
     """
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
@@ -143,7 +143,9 @@ class BodySizeLimit:
             return
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None:
+        # A chunked body's length is what arrives: a Content-Length sent beside it is no limit
+        # (some servers read the chunks all the same), so the bytes themselves are counted.
+        if declared is not None and b"transfer-encoding" not in headers:
             if not declared.isdigit() or int(declared) > self.limit:
                 await self._refuse(scope, receive, send)
                 return

@@ -150,21 +150,37 @@ def link_holder(
     return tasks
 
 
-def tasks_for(session: Session, principal: Principal, *, kind: str | None = None) -> list[TaskView]:
-    """Review tasks: an enterprise sees its own, the regulator every enterprise's."""
+def tasks_for(
+    session: Session,
+    principal: Principal,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    after: int = 0,
+    limit: int | None = None,
+) -> list[TaskView]:
+    """Review tasks in id order: an enterprise sees its own, the regulator every enterprise's.
+
+    A page holds the tasks after id ``after``, at most ``limit`` of them (all when None).
+    """
     require_role(principal, REPORTERS, "list review tasks")
     enterprise = own_enterprise(session, principal)
     query = (
         select(ReviewTask, Enterprise.code, Subscriber.msisdn)
         .join(Enterprise, Enterprise.id == ReviewTask.enterprise_id)
         .outerjoin(Subscriber, Subscriber.id == ReviewTask.subscriber_id)
+        .where(ReviewTask.id > after)
         .order_by(ReviewTask.id)
+        .limit(limit)
     )
     if enterprise is not None:
         query = query.where(ReviewTask.enterprise_id == enterprise.id)
     if kind is not None:
         one_of(ReviewTaskKind, kind, what="task kind", field="kind", code="bad_task_kind")
         query = query.where(ReviewTask.kind == kind)
+    if status is not None:
+        one_of(ReviewTaskStatus, status, what="task status", field="status", code="bad_status")
+        query = query.where(ReviewTask.status == status)
     views = [
         TaskView(
             task.id,

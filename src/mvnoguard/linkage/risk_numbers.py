@@ -758,16 +758,40 @@ def expire(session: Session, *, now: datetime, policy: Policy | None = None) -> 
     return len(stale)
 
 
-def overdue(session: Session, principal: Principal, *, now: datetime) -> list[RiskEntry]:
-    """Confirmed numbers not disposed of by their deadline (an enterprise: its own only)."""
+def overdue(
+    session: Session,
+    principal: Principal,
+    *,
+    now: datetime,
+    after: str | None = None,
+    limit: int | None = None,
+) -> list[RiskEntry]:
+    """Confirmed numbers not disposed of by their deadline (an enterprise: its own only), the
+    longest overdue first.
+
+    A page holds at most ``limit`` of them (all when None), those after the number ``after``
+    (the last one of the page before) in that order.
+    """
     require_role(principal, REPORTERS, "list overdue risk numbers")
     enterprise = own_enterprise(session, principal)
     query = select(RiskNumber).where(RiskNumber.status == CONFIRMED, RiskNumber.dispose_by < now)
     if enterprise is not None:
         query = query.where(RiskNumber.enterprise_id == enterprise.id)
-    return [
-        _entry(row, principal) for row in session.scalars(query.order_by(RiskNumber.dispose_by))
-    ]
+    if after is not None:
+        number = e164(after, field="after")
+        last = session.scalar(select(RiskNumber.dispose_by).where(RiskNumber.msisdn == number))
+        if last is None:
+            raise InvalidInput(
+                "after must be the last number of the page before", code="bad_cursor", field="after"
+            )
+        query = query.where(
+            or_(
+                RiskNumber.dispose_by > last,
+                and_(RiskNumber.dispose_by == last, RiskNumber.msisdn > number),
+            )
+        )
+    ordered = query.order_by(RiskNumber.dispose_by, RiskNumber.msisdn).limit(limit)
+    return [_entry(row, principal) for row in session.scalars(ordered)]
 
 
 def entries(

@@ -10,6 +10,7 @@ answered the same whether or not the identity and number matched. Checks are the
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -36,8 +37,22 @@ async def get_sender(request: Request) -> CodeSender:
 
 
 async def get_client(request: Request) -> str:
-    """The peer address the rate limits count by."""
-    return request.client.host if request.client is not None else "unknown"
+    """The peer the rate limits count by: its IPv4 address, or its IPv6 /64 network (one line
+    is given a whole /64, so counting single IPv6 addresses would be no limit)."""
+    return client_key(request.client.host if request.client is not None else "unknown")
+
+
+def client_key(host: str) -> str:
+    """``host`` as the rate limits count it (see :func:`get_client`)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host  # not an address (a test client, a Unix socket): counted as given
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 SenderDep = Annotated[CodeSender, Depends(get_sender)]

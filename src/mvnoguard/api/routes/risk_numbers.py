@@ -113,11 +113,20 @@ async def risk_changes(
 
 
 @router.get("/overdue", response_model=list[RiskEntryOut])
-async def overdue_risk_numbers(request: Request, principal: PrincipalDep) -> list[dict[str, Any]]:
-    """Confirmed numbers not disposed of by their deadline (an enterprise: its own)."""
+async def overdue_risk_numbers(
+    request: Request,
+    principal: PrincipalDep,
+    after: str | None = Query(
+        None, max_length=32, description="The last number of the page before."
+    ),
+    limit: int = Query(MAX_PAGE, ge=1, le=MAX_PAGE),
+) -> list[dict[str, Any]]:
+    """Confirmed numbers not disposed of by their deadline (an enterprise: its own), the longest
+    overdue first, a page at a time: ask again with ``after`` set to the last number."""
 
     def work(session: Session) -> list[dict[str, Any]]:
-        return [e.to_json() for e in risk_numbers.overdue(session, principal, now=utc_now())]
+        found = risk_numbers.overdue(session, principal, now=utc_now(), after=after, limit=limit)
+        return [e.to_json() for e in found]
 
     return await in_transaction(request, work)
 

@@ -10,8 +10,10 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from mvnoguard.api.deps import PrincipalDep, in_transaction
+from mvnoguard.api.routes.risk_numbers import MAX_CURSOR
 from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
 from mvnoguard.linkage import identity_links
+from mvnoguard.linkage.risk_numbers import MAX_PAGE
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], responses=AUTHENTICATED_ERRORS)
 
@@ -32,10 +34,17 @@ async def list_tasks(
     request: Request,
     principal: PrincipalDep,
     kind: str | None = Query(None, max_length=32, examples=["card_count_review"]),
+    status: str | None = Query(None, max_length=16, examples=["open"]),
+    after: int = Query(0, ge=0, le=MAX_CURSOR, description="The last task_id of the page before."),
+    limit: int = Query(MAX_PAGE, ge=1, le=MAX_PAGE),
 ) -> list[dict[str, Any]]:
-    """An enterprise's own review tasks; the regulator sees every enterprise's."""
+    """An enterprise's own review tasks; the regulator sees every enterprise's. In task_id
+    order, a page at a time: ask again with ``after`` set to the last task_id."""
 
     def work(session: Session) -> list[dict[str, Any]]:
-        return [task.to_json() for task in identity_links.tasks_for(session, principal, kind=kind)]
+        found = identity_links.tasks_for(
+            session, principal, kind=kind, status=status, after=after, limit=limit
+        )
+        return [task.to_json() for task in found]
 
     return await in_transaction(request, work)
