@@ -269,6 +269,55 @@ def test_a_right_code_at_the_last_guess_opens_the_lock_it_set(
         assert view.total == 3
 
 
+def test_knowing_a_document_alone_locks_no_one_out(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
+    """Wrong codes for holder A's document at a number that is not the one asked with lock
+    that pair only: A still checks with the code sent to their own number."""
+    ask(market, vault, policy, tmp_path)
+    code = code_in(outbox(tmp_path)[0])
+    guesser = citizen.Asker(**(A | {"msisdn": "13900000001"}))
+    for _ in range(6):
+        with pytest.raises((Unauthorized, RateLimited)), market.transaction() as session:
+            citizen.check_all(
+                session, vault, code="123456", client="c1", now=NOW, policy=policy, who=guesser
+            )
+    with pytest.raises(RateLimited) as locked, market.transaction() as session:
+        citizen.check_all(
+            session, vault, code="123456", client="c1", now=NOW, policy=policy, who=guesser
+        )
+    with market.transaction() as session:
+        view = citizen.check_all(
+            session, vault, code=code, client="web", now=NOW, policy=policy, who=WHO_A
+        )
+    assert locked.value.code == "locked"
+    assert view.total == 3
+
+
+def test_one_client_guesses_at_many_identities_only_so_often(
+    market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
+) -> None:
+    """Twenty wrong codes from one client, four at each of five identities, use up its
+    allowance: its next guess is refused whoever it names; another client still asks."""
+
+    def guess(n: int, client: str) -> None:
+        who = citizen.Asker(**(A | {"doc_number": f"11010119900101{n:04d}"}))
+        with market.transaction() as session:
+            citizen.check_all(
+                session, vault, code="123456", client=client, now=NOW, policy=policy, who=who
+            )
+
+    for n in range(20):
+        with pytest.raises(Unauthorized):
+            guess(n // 4, "c1")
+    with pytest.raises(RateLimited) as spent:
+        guess(9, "c1")
+    with pytest.raises(Unauthorized):
+        guess(9, "c2")
+    assert spent.value.code == "rate_limited"
+    assert spent.value.retry_after == 60 * 60
+
+
 def test_code_requests_sent_at_once_keep_the_hourly_limit(
     market: Database, vault: PiiVault, policy: Policy, tmp_path: Path
 ) -> None:

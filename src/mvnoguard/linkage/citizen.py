@@ -5,7 +5,8 @@ code on that number; with the code they see, per enterprise, how many numbers th
 and can dispute one. A code is sent only when the number is live under that very identity
 (document and name), but the answer is the same either way, so nobody learns whose number is
 whose. Codes are kept only as keyed hashes and expire; requests are rate-limited per identity
-and per client; wrong codes lock the identity for a while.
+and per client; wrong codes lock the identity at that number for a while, and a client (see
+``client_wrong_codes`` in the policy) after more of them, wherever they were aimed.
 
 Refusals: too many code requests raise :class:`RateLimited` (``rate_limited``), a locked
 identity the same class with code ``locked`` (both HTTP 429, with the seconds to wait); a wrong,
@@ -30,7 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, case, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -39,7 +40,7 @@ from mvnoguard.domain.policy import Policy
 from mvnoguard.domain.subscribers import ReviewTaskKind, ReviewTaskStatus, SubscriberStatus
 from mvnoguard.errors import InvalidInput, NotFound, RateLimited, Unauthorized
 from mvnoguard.identity.documents import compact_number, normalise_nationality
-from mvnoguard.identity.vault import PASSPORT, PiiVault
+from mvnoguard.identity.vault import PASSPORT, PiiVault, identity_key
 from mvnoguard.linkage.callers import policy_or_default
 from mvnoguard.linkage.identity_links import open_task
 from mvnoguard.linkage.numbers import e164, live_holder, mask_msisdn, national_mobile
@@ -146,6 +147,10 @@ class _Request:
     name: str
     number: str  # E.164
     national: str
+    # The lock row's key under every key version: the identity at this number. Codes go to one
+    # number, so guesses at one pair never help at another, and whoever knows a document alone
+    # cannot lock its holder out.
+    lock_keys: tuple[str, ...]
 
 
 def _field(value: object, name: str) -> str:
@@ -189,6 +194,7 @@ def _request(vault: PiiVault, who: Asker) -> _Request:
         _field(who.name, "name"),
         phone,
         national,
+        vault.tokens("citizen_lock", f"{identity_key(kind, number, country)}\x1f{national}"),
     )
 
 
@@ -286,7 +292,7 @@ def request_code(
                 "too many code requests: try again later",
                 retry_after=_seconds_until(oldest + timedelta(hours=1), now),
             )
-    _refuse_if_locked(session, request.tokens, now)
+    _refuse_if_locked(session, request.lock_keys, now)
     identity = _holder(session, vault, request)
     holder = live_holder(session, request.national) if identity is not None else None
     matched = identity is not None and holder is not None and holder.identity_id == identity.id
@@ -316,8 +322,19 @@ def request_code(
 
 
 @dataclass(frozen=True)
+class _Allowance:
+    """Guesses allowed to one holder of a lock row: an identity at one of its numbers, or a
+    client. ``keys`` are its row's key under every key version, current first."""
+
+    keys: tuple[str, ...]
+    limit: int
+    refusal: str  # the RateLimited code once it is used up
+    message: str
+
+
+@dataclass(frozen=True)
 class _Guess:
-    """One guess taken from an identity's allowance: its lock row, and whether it set the lock."""
+    """One guess taken from an allowance: its lock row, and whether it set the lock."""
 
     lock_id: int
     locking: bool
@@ -329,34 +346,34 @@ def _side_session(session: Session) -> Session:
     return Session(bind.engine if isinstance(bind, Connection) else bind)
 
 
-def _lock_row_id(side: Session, request: _Request, now: datetime) -> int:
-    """The id of the identity's lock row, made if it has none (two first guesses make one)."""
-    lock = _lock(side, request.tokens)
+def _lock_row_id(side: Session, keys: Sequence[str], now: datetime) -> int:
+    """The id of the allowance's lock row, made if it has none (two first guesses make one)."""
+    lock = _lock(side, keys)
     if lock is not None:
         return lock.id
     dialect = side.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     side.execute(
         insert(CitizenLock)
-        .values(identity_key=request.identity_key, wrong_codes=0, updated_at=now)
+        .values(identity_key=keys[0], wrong_codes=0, updated_at=now)
         .on_conflict_do_nothing(index_elements=[CitizenLock.identity_key])
     )
-    made = _lock(side, request.tokens)
+    made = _lock(side, keys)
     assert made is not None  # inserted above, or by the guess that won the race
     return made.id
 
 
 def _take_guess(
-    session: Session, request: _Request, now: datetime, settings: LinkageSettings
+    session: Session, allowance: _Allowance, now: datetime, settings: LinkageSettings
 ) -> _Guess:
     """Take one guess before the code is compared, in a transaction of its own, committed now.
 
     The count goes up in one UPDATE that skips a locked row, so guesses made at the same moment
-    each get their own number and no more than ``max_wrong_codes`` are ever compared: the guess
-    that uses the last one locks the identity at once, and unlocks it only if its code is right.
+    each get their own number and no more than the allowance are ever compared: the guess that
+    uses the last one locks at once, and unlocks only if its code is right.
     """
     with _side_session(session) as side, side.begin():
-        lock_id = _lock_row_id(side, request, now)
+        lock_id = _lock_row_id(side, allowance.keys, now)
         taken = side.scalar(
             update(CitizenLock)
             .where(
@@ -371,12 +388,12 @@ def _take_guess(
                 select(CitizenLock.locked_until).where(CitizenLock.id == lock_id)
             )
             raise RateLimited(
-                "too many wrong codes: try again later",
-                code="locked",
+                allowance.message,
+                code=allowance.refusal,
                 retry_after=_seconds_until(locked_until or now, now),
                 details={"locked_until": iso_utc(locked_until or now)},
             )
-        locking = taken >= settings.max_wrong_codes
+        locking = taken >= allowance.limit
         if locking:
             side.execute(
                 update(CitizenLock)
@@ -399,13 +416,38 @@ def _record_wrong_code(session: Session, request: _Request, guess: _Guess, now: 
         )
 
 
-def _give_back(session: Session, guess: _Guess, now: datetime) -> None:
-    """A right code clears the count, and the lock its own guess set (committed at once too)."""
-    cleared: dict[str, Any] = {"wrong_codes": 0, "updated_at": now}
-    if guess.locking:
-        cleared["locked_until"] = None
+def _give_back(session: Session, guess: _Guess, client: _Guess, now: datetime) -> None:
+    """A right code clears the identity's count and gives the client its guess back, each with
+    the lock the guess itself set (committed at once too)."""
     with _side_session(session) as side, side.begin():
-        side.execute(update(CitizenLock).where(CitizenLock.id == guess.lock_id).values(**cleared))
+        for taken, count in (
+            (guess, literal(0)),
+            (client, case((CitizenLock.wrong_codes > 0, CitizenLock.wrong_codes - 1), else_=0)),
+        ):
+            values: dict[str, Any] = {"wrong_codes": count, "updated_at": now}
+            if taken.locking:
+                values["locked_until"] = None
+            side.execute(update(CitizenLock).where(CitizenLock.id == taken.lock_id).values(values))
+
+
+def _allowances(
+    vault: PiiVault, request: _Request, client: str, settings: LinkageSettings
+) -> tuple[_Allowance, _Allowance]:
+    """The client's guesses, and the identity's at the number the codes go to."""
+    return (
+        _Allowance(
+            vault.tokens("citizen_guesser", client),
+            settings.client_wrong_codes,
+            "rate_limited",
+            "too many wrong codes from here: try again later",
+        ),
+        _Allowance(
+            request.lock_keys,
+            settings.max_wrong_codes,
+            "locked",
+            "too many wrong codes: try again later",
+        ),
+    )
 
 
 def _verified(
@@ -419,10 +461,11 @@ def _verified(
     policy: Policy | None,
 ) -> tuple[_Request, Identity]:
     request = _request(vault, who)
-    _field(client, "client")
     settings = linkage_settings(policy_or_default(policy))
-    # Nothing is written in the caller's transaction before the guess is taken in its own.
-    guess = _take_guess(session, request, now, settings)
+    by_client, by_identity = _allowances(vault, request, _field(client, "client"), settings)
+    # Nothing is written in the caller's transaction before the guesses are taken in their own.
+    client_guess = _take_guess(session, by_client, now, settings)
+    guess = _take_guess(session, by_identity, now, settings)
     given = code.strip() if isinstance(code, str) else ""
     valid = (
         len(given) == CODE_DIGITS
@@ -444,7 +487,7 @@ def _verified(
     if identity is None:
         _record_wrong_code(session, request, guess, now)
         raise Unauthorized("the code is wrong or has expired", code="bad_code", field="code")
-    _give_back(session, guess, now)
+    _give_back(session, guess, client_guess, now)
     _audit_match(session, identity)
     return request, identity
 

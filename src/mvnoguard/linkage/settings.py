@@ -23,6 +23,7 @@ class LinkageSettings:
     code_minutes: int = 10
     codes_per_hour: int = 5
     max_wrong_codes: int = 5
+    client_wrong_codes: int = 20
     lock_minutes: int = 60
     dispute_days: int = 15
 
