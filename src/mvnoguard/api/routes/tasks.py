@@ -10,10 +10,12 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from mvnoguard.api.deps import PrincipalDep, in_transaction
-from mvnoguard.api.routes.risk_numbers import MAX_CURSOR
 from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
 from mvnoguard.linkage import identity_links
 from mvnoguard.linkage.risk_numbers import MAX_PAGE
+
+# Task ids are 32-bit integers in every store.
+MAX_TASK_ID = 2**31 - 1
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], responses=AUTHENTICATED_ERRORS)
 
@@ -35,7 +37,7 @@ async def list_tasks(
     principal: PrincipalDep,
     kind: str | None = Query(None, max_length=32, examples=["card_count_review"]),
     status: str | None = Query(None, max_length=16, examples=["open"]),
-    after: int = Query(0, ge=0, le=MAX_CURSOR, description="The last task_id of the page before."),
+    after: int = Query(0, ge=0, le=MAX_TASK_ID, description="The last task_id of the page before."),
     limit: int = Query(MAX_PAGE, ge=1, le=MAX_PAGE),
 ) -> list[dict[str, Any]]:
     """An enterprise's own review tasks; the regulator sees every enterprise's. In task_id
