@@ -34,6 +34,30 @@ def test_no_or_bad_key_is_401_with_the_error_shape(
     assert response.headers["www-authenticate"] == "Bearer"
 
 
+@pytest.mark.parametrize("authorization", [None, "Bearer mvg_not-a-key"])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/v1/risk-numbers", b"{"),
+        ("POST", "/v1/complaints", b'{"x": 1}'),
+        ("GET", "/v1/subscribers/" + "1" * 40, None),
+        ("GET", "/v1/risk-numbers/changes?limit=0", None),
+        ("GET", "/v1/tasks?after=-1", None),
+    ],
+)
+def test_without_a_valid_key_nothing_else_is_judged(
+    live: LiveServer, authorization: str | None, method: str, path: str, body: bytes | None
+) -> None:
+    """No key, or a bad one, is 401 before the path, query or body are read: a caller without
+    a key learns nothing of what the service would make of the rest."""
+    headers = {"Content-Type": "application/json"}
+    if authorization:
+        headers["Authorization"] = authorization
+    with httpx.Client(base_url=live.base_url, headers=headers) as client:
+        response = client.request(method, path, content=body)
+    assert_error(response, 401, "unauthorized")
+
+
 def test_a_revoked_key_is_refused_from_then_on(live: LiveServer) -> None:
     with live.runtime.database.transaction() as session:
         info, secret = keys.create(

@@ -16,13 +16,14 @@ thread, on a connection of its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from functools import partial
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 from anyio import CapacityLimiter
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -77,6 +78,15 @@ async def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:  # authenticated by AuthenticatedRoute before anything else was read
+        return known
+    return await _principal(request, credentials)
+
+
+async def _principal(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("a valid API key is required (Authorization: Bearer KEY)")
     cache: keys.PrincipalCache = request.app.state.principals
@@ -93,3 +103,18 @@ def _authenticate(runtime: Runtime, *, secret: str, cache: keys.PrincipalCache) 
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+class AuthenticatedRoute(APIRoute):
+    """A route whose caller is known before its path, query or body is read: no key or a bad
+    one is 401 whatever else the request holds (malformed JSON included), as the contract says.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def authenticated(request: Request) -> Response:
+            request.state.principal = await _principal(request, await _bearer(request))
+            return await handle(request)
+
+        return authenticated

@@ -12,13 +12,18 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
-from mvnoguard.api.deps import PrincipalDep, RuntimeDep, in_transaction
+from mvnoguard.api.deps import AuthenticatedRoute, PrincipalDep, RuntimeDep, in_transaction
 from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
 from mvnoguard.domain.calendar import utc_now
 from mvnoguard.domain.risk import ComplaintCategory
 from mvnoguard.linkage import complaints
 
-router = APIRouter(prefix="/complaints", tags=["complaints"], responses=AUTHENTICATED_ERRORS)
+router = APIRouter(
+    prefix="/complaints",
+    tags=["complaints"],
+    responses=AUTHENTICATED_ERRORS,
+    route_class=AuthenticatedRoute,
+)
 
 
 class ComplaintBody(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from mvnoguard.api.deps import PrincipalDep, in_connection
+from mvnoguard.api.deps import AuthenticatedRoute, PrincipalDep, in_connection
 from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
 from mvnoguard.domain.access import Principal
 from mvnoguard.domain.calendar import utc_now
@@ -17,7 +17,12 @@ from mvnoguard.domain.risk import RiskCategory, RiskLevel, RiskStatus
 from mvnoguard.linkage import risk_numbers
 from mvnoguard.runtime import Runtime
 
-router = APIRouter(prefix="/numbers", tags=["numbers"], responses=AUTHENTICATED_ERRORS)
+router = APIRouter(
+    prefix="/numbers",
+    tags=["numbers"],
+    responses=AUTHENTICATED_ERRORS,
+    route_class=AuthenticatedRoute,
+)
 
 
 class ReputationOut(BaseModel):

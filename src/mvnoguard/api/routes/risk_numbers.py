@@ -10,14 +10,19 @@ from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from mvnoguard.api.deps import PrincipalDep, RuntimeDep, in_transaction
+from mvnoguard.api.deps import AuthenticatedRoute, PrincipalDep, RuntimeDep, in_transaction
 from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
 from mvnoguard.domain.calendar import utc_now
 from mvnoguard.domain.risk import DisposalAction, RiskCategory, RiskStatus
 from mvnoguard.linkage import risk_numbers
 from mvnoguard.linkage.risk_numbers import MAX_EVIDENCE_CHARS, MAX_PAGE, MAX_REASON_CHARS
 
-router = APIRouter(prefix="/risk-numbers", tags=["risk numbers"], responses=AUTHENTICATED_ERRORS)
+router = APIRouter(
+    prefix="/risk-numbers",
+    tags=["risk numbers"],
+    responses=AUTHENTICATED_ERRORS,
+    route_class=AuthenticatedRoute,
+)
 
 # Cursors are row ids: 64-bit signed integers in every store.
 MAX_CURSOR = 2**63 - 1

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from mvnoguard.access.authorization import require_role, tenant_code, tenant_of
-from mvnoguard.api.deps import PrincipalDep, RuntimeDep, in_transaction
+from mvnoguard.api.deps import AuthenticatedRoute, PrincipalDep, RuntimeDep, in_transaction
 from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
 from mvnoguard.domain.access import Role
 from mvnoguard.domain.calendar import utc_now
@@ -34,7 +34,12 @@ from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.registry.subscribers import latest_subscriber
 from mvnoguard.storage.models import Subscriber
 
-router = APIRouter(prefix="/subscribers", tags=["subscribers"], responses=AUTHENTICATED_ERRORS)
+router = APIRouter(
+    prefix="/subscribers",
+    tags=["subscribers"],
+    responses=AUTHENTICATED_ERRORS,
+    route_class=AuthenticatedRoute,
+)
 
 MsisdnPath = Path(
     max_length=32, description="Mobile number (11 digits; +86 accepted).", examples=["17012345678"]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from mvnoguard.api.deps import PrincipalDep, in_transaction
+from mvnoguard.api.deps import AuthenticatedRoute, PrincipalDep, in_transaction
 from mvnoguard.api.schemas import AUTHENTICATED_ERRORS
 from mvnoguard.linkage import identity_links
 from mvnoguard.linkage.risk_numbers import MAX_PAGE
@@ -17,7 +17,9 @@ from mvnoguard.linkage.risk_numbers import MAX_PAGE
 # Task ids are 32-bit integers in every store.
 MAX_TASK_ID = 2**31 - 1
 
-router = APIRouter(prefix="/tasks", tags=["tasks"], responses=AUTHENTICATED_ERRORS)
+router = APIRouter(
+    prefix="/tasks", tags=["tasks"], responses=AUTHENTICATED_ERRORS, route_class=AuthenticatedRoute
+)
 
 
 class TaskOut(BaseModel):
