@@ -8,8 +8,9 @@ whose. Codes are kept only as keyed hashes and expire; requests are rate-limited
 and per client; wrong codes lock the identity at that number for a while, and a client (see
 ``client_wrong_codes`` in the policy) after more of them, wherever they were aimed.
 
-Refusals: too many code requests raise :class:`RateLimited` (``rate_limited``), a locked
-identity the same class with code ``locked`` (both HTTP 429, with the seconds to wait); a wrong,
+Refusals: too many code requests, or too many wrong codes from one client, raise
+:class:`RateLimited` (``rate_limited``), a locked identity the same class with code ``locked``
+(both HTTP 429, with the seconds to wait); a wrong,
 expired or unknown code raises :class:`Unauthorized` with code ``bad_code`` (HTTP 401).
 
 Every code given takes one of the identity's guesses first, in a transaction of its own committed
