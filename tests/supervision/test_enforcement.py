@@ -15,6 +15,7 @@ from mvnoguard.supervision import enforcement
 from mvnoguard.supervision.inspection_records import import_inspections
 from mvnoguard.supervision.periods import parse_period
 from tests.supervision.conftest import (
+    KINDS,
     add_complaints,
     add_risk_number,
     add_subscribers,
@@ -82,7 +83,7 @@ def test_issued_notice_is_a_chinese_pdf_with_name_and_rate(
         enforcement.issue_case(session, policy, case_id, at=ISSUED, notices_dir=tmp_path, actor="t")
 
 
-def test_overdue_rectification_surfaces_and_a_passing_reinspection_closes_it(
+def test_overdue_rectification_surfaces_and_uncatalogued_passes_never_close_it(
     july: Database, policy: Policy, tmp_path: Path
 ) -> None:
     cases = proposed(july, policy)
@@ -98,7 +99,8 @@ def test_overdue_rectification_surfaces_and_a_passing_reinspection_closes_it(
         assert not enforcement.list_cases(session, at=on_deadline, status="issued")[0].overdue
         views = enforcement.list_cases(session, at=day_after, status="issued")
         assert [(v.case.id, v.overdue) for v in views] == [(order, True)]
-    retest = round_rows("SEP", "2016-09-05", [("E02", 6, 0)])
+    # July's violators are outlets the catalogue does not hold: passing again proves nothing.
+    retest = round_rows("SEP", "2016-09-05", [("E02", 39, 0)])
     with july.transaction() as session:
         import_inspections(
             session,
@@ -110,35 +112,98 @@ def test_overdue_rectification_surfaces_and_a_passing_reinspection_closes_it(
         closed = enforcement.close_passed_rectifications(
             session, at=datetime(2016, 9, 6, tzinfo=UTC), actor="t"
         )
-        assert [c.id for c in closed] == [order]
-        assert closed[0].close_reason == "re-inspection passed (6 outlets)"
+        assert closed == []
+        assert [v.case.id for v in enforcement.list_cases(session, at=day_after, status="issued")]
 
 
-def test_an_outlet_that_fails_again_then_passes_closes_the_order(
-    july: Database, policy: Policy, tmp_path: Path
-) -> None:
-    order = proposed(july, policy)[("E02", "rectification_order")]
-    with july.transaction() as session:
+@pytest.fixture
+def caught(regulated: Database, policy: Policy, tmp_path: Path) -> int:
+    """E01's catalogued outlets O1 to O3 violate in July (O4, O5 pass); the rectification
+    order proposed for it, issued on ISSUED. Returns the order's id."""
+    visited = {"E01-O1": False, "E01-O2": False, "E01-O3": False, "E01-O4": True, "E01-O5": True}
+    with regulated.transaction() as session:
+        import_inspections(
+            session,
+            write_rows(tmp_path / "caught.csv", results("JUL", "2016-07-12", visited)),
+            quarantine_dir=tmp_path / "q",
+            actor="t",
+            at=ISSUED,
+        )
+    order = proposed(regulated, policy)[("E01", "rectification_order")]
+    with regulated.transaction() as session:
         enforcement.issue_case(
             session, policy, order, at=ISSUED, notices_dir=tmp_path / "n", actor="t"
         )
+    return order
 
-    def visit(name: str, day: str, inspected: int, violating: int) -> list[int]:
-        rows = round_rows(name, day, [("E02", inspected, violating)])
-        at = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
-        with july.transaction() as session:
-            import_inspections(
-                session,
-                write_rows(tmp_path / f"{name}.csv", rows),
-                quarantine_dir=tmp_path / "q",
-                actor="t",
-                at=at,
-            )
-            closed = enforcement.close_passed_rectifications(session, at=at, actor="t")
-            return [c.id for c in closed]
 
-    assert visit("AUG", "2016-08-07", 3, 1) == []  # outlet X000 still fails
-    assert visit("OCT", "2016-10-20", 1, 0) == [order]  # its latest visit passes
+def results(name: str, day: str, passed: dict[str, bool]) -> list[str]:
+    """Rows of E01's visits on ``day``: outlet -> whether it passed."""
+    return [
+        f"{name}-{i},E01,{outlet},{day},pass,"
+        if ok
+        else f"{name}-{i},E01,{outlet},{day},violation,{KINDS}"
+        for i, (outlet, ok) in enumerate(passed.items())
+    ]
+
+
+def revisit(
+    db: Database, tmp_path: Path, name: str, day: str, passed: dict[str, bool]
+) -> list[int]:
+    """Import E01's visits on ``day`` and close what they rectify; the closed cases' ids."""
+    at = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
+    with db.transaction() as session:
+        import_inspections(
+            session,
+            write_rows(tmp_path / f"{name}.csv", results(name, day, passed)),
+            quarantine_dir=tmp_path / "q",
+            actor="t",
+            at=at,
+        )
+        return [c.id for c in enforcement.close_passed_rectifications(session, at=at, actor="t")]
+
+
+def test_an_order_closes_only_when_every_violating_outlet_passed_again(
+    regulated: Database, caught: int, tmp_path: Path
+) -> None:
+    # A visit on the day of issue is not after it; outlets that never violated, or that the
+    # catalogue does not hold (a typo), prove nothing about the ones that did.
+    assert revisit(regulated, tmp_path, "A", "2016-08-01", {"E01-O1": True}) == []
+    assert revisit(regulated, tmp_path, "B", "2016-08-10", {"NO-SUCH-OUTLET": True}) == []
+    assert revisit(regulated, tmp_path, "C", "2016-08-11", {"E01-O4": True, "E01-O5": True}) == []
+    assert revisit(regulated, tmp_path, "D", "2016-08-12", {"E01-O1": True, "E01-O2": True}) == []
+    assert revisit(regulated, tmp_path, "E", "2016-08-13", {"E01-O3": True}) == [caught]
+    with regulated.transaction() as session:
+        (view,) = enforcement.list_cases(session, at=ISSUED, status="closed")
+        assert view.case.close_reason == "re-inspection passed (3 outlets)"
+
+
+def test_an_outlet_that_fails_again_then_passes_closes_the_order(
+    regulated: Database, caught: int, tmp_path: Path
+) -> None:
+    everyone = {"E01-O1": True, "E01-O2": True}
+    assert revisit(regulated, tmp_path, "AUG", "2016-08-07", everyone | {"E01-O3": False}) == []
+    assert revisit(regulated, tmp_path, "OCT", "2016-10-20", {"E01-O3": True}) == [caught]
+
+
+def test_a_violation_at_an_uncatalogued_outlet_is_closed_by_hand(
+    regulated: Database, policy: Policy, tmp_path: Path
+) -> None:
+    visited = {"E01-O1": False, "E01-SHOP": False, "E01-O2": True, "E01-O3": True, "E01-O4": True}
+    assert revisit(regulated, tmp_path, "JUL", "2016-07-12", visited) == []
+    order = proposed(regulated, policy)[("E01", "rectification_order")]
+    with regulated.transaction() as session:
+        enforcement.issue_case(
+            session, policy, order, at=ISSUED, notices_dir=tmp_path / "n", actor="t"
+        )
+    assert (
+        revisit(regulated, tmp_path, "AUG", "2016-08-07", {"E01-O1": True, "E01-SHOP": True}) == []
+    )
+    with regulated.transaction() as session:
+        case = enforcement.close_case(
+            session, order, reason="shop closed down", at=ISSUED, actor="t"
+        )
+        assert case.status == "closed"
 
 
 def test_periods_outside_1901_to_2999_are_refused_in_one_line() -> None:

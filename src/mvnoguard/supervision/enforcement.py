@@ -15,8 +15,8 @@ bases:
 
 Proposing again for the same period adds nothing. Issuing writes the Chinese notice (HTML and
 PDF) under ``HOME/reports/notices/``; a rectification order gets its deadline, and is closed
-when a re-inspection after issue finds every outlet passing. Overdue rectifications surface in
-lists.
+when every outlet found in violation in its period passes a re-inspection after issue.
+Overdue rectifications surface in lists.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ from mvnoguard.registry.catalog import get_enterprise
 from mvnoguard.reports.notices import CaseKind as NoticeKind
 from mvnoguard.reports.notices import InspectionBasis, NoticeData, NuisanceBasis, write_notice
 from mvnoguard.storage import audit_log
-from mvnoguard.storage.models import EnforcementCase, Enterprise, Inspection
+from mvnoguard.storage.models import EnforcementCase, Enterprise, Inspection, Outlet
 from mvnoguard.supervision.nuisance_rates import NuisanceRate, nuisance_rates
-from mvnoguard.supervision.periods import Period
+from mvnoguard.supervision.periods import Period, parse_period
 from mvnoguard.supervision.violation_rates import violation_rates
 
 
@@ -320,8 +320,6 @@ def issue_case(
     ``registry_rates`` (registry-audit violation rates) go into inspection notices;
     ``registry_users`` (users of the imported registry) into the users of nuisance notices.
     """
-    from mvnoguard.supervision.periods import parse_period
-
     at = as_aware(at)
     case = _case(session, case_id)
     if case.status != CaseStatus.PROPOSED.value:
@@ -369,10 +367,14 @@ def close_case(
 def close_passed_rectifications(
     session: Session, *, at: datetime, actor: str
 ) -> list[EnforcementCase]:
-    """Close each issued rectification whose enterprise was re-inspected after issue and passed.
+    """Close each issued rectification order whose violations are shown rectified.
 
-    Judged per outlet on its latest re-inspection: an outlet that failed after the order and
-    passed a later visit is rectified; one whose latest visit failed keeps the order open.
+    An order is rectified when every outlet found in violation in its period is one of the
+    enterprise's catalogued outlets and its latest re-inspection after the day of issue passed:
+    an outlet that failed after the order and passed a later visit is rectified; one whose
+    latest visit failed, or that was never visited again, keeps the order open. Visits to
+    other outlets (ones that never violated, ones not in the catalogue) prove nothing; a
+    violation at an outlet the catalogue does not hold can only be closed by hand.
     """
     closed = []
     open_orders = session.scalars(
@@ -382,29 +384,58 @@ def close_passed_rectifications(
         )
     ).all()
     for case in open_orders:
-        assert case.issued_at is not None
-        latest: dict[str, str] = {}  # outlet -> outcome of its latest re-inspection
-        for outlet, outcome in session.execute(
-            select(Inspection.outlet_code, Inspection.outcome)
-            .where(
-                Inspection.enterprise_id == case.enterprise_id,
-                Inspection.inspected_on > local_date(case.issued_at),
-            )
-            .order_by(Inspection.inspected_on, Inspection.id)
-        ):
-            latest[outlet] = outcome
-        after = list(latest.values())
-        if after and all(outcome == InspectionOutcome.PASS.value for outcome in after):
+        rectified = _rectified_outlets(session, case)
+        if rectified:
             closed.append(
                 close_case(
                     session,
                     case.id,
-                    reason=f"re-inspection passed ({len(after)} outlets)",
+                    reason=f"re-inspection passed ({rectified} outlets)",
                     at=at,
                     actor=actor,
                 )
             )
     return closed
+
+
+def _rectified_outlets(session: Session, case: EnforcementCase) -> int:
+    """How many outlets violated in ``case``'s period, when each of them is catalogued and
+    passed its latest visit after the order was issued; 0 when the order is not rectified."""
+    assert case.issued_at is not None
+    period = parse_period(case.period)
+    of_enterprise = Inspection.enterprise_id == case.enterprise_id
+    violators = set(
+        session.scalars(
+            select(Inspection.outlet_code).where(
+                of_enterprise,
+                Inspection.inspected_on >= period.start,
+                Inspection.inspected_on < period.end,
+                Inspection.outcome == InspectionOutcome.VIOLATION.value,
+            )
+        )
+    )
+    catalogued = set(
+        session.scalars(
+            select(Outlet.code).where(
+                Outlet.enterprise_id == case.enterprise_id, Outlet.code.in_(violators)
+            )
+        )
+    )
+    if not violators or catalogued != violators:
+        return 0
+    latest: dict[str, str] = {}  # outlet -> outcome of its latest re-inspection
+    for outlet, outcome in session.execute(
+        select(Inspection.outlet_code, Inspection.outcome)
+        .where(
+            of_enterprise,
+            Inspection.inspected_on > local_date(case.issued_at),
+            Inspection.outlet_code.in_(violators),
+        )
+        .order_by(Inspection.inspected_on, Inspection.id)
+    ):
+        latest[outlet] = outcome
+    passed = {o for o, outcome in latest.items() if outcome == InspectionOutcome.PASS.value}
+    return len(violators) if passed == violators else 0
 
 
 @dataclass(frozen=True)
