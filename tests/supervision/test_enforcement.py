@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -204,6 +204,32 @@ def test_a_violation_at_an_uncatalogued_outlet_is_closed_by_hand(
             session, order, reason="shop closed down", at=ISSUED, actor="t"
         )
         assert case.status == "closed"
+
+
+def test_a_case_is_never_issued_or_closed_before_it_was_proposed_or_issued(
+    july: Database, policy: Policy, tmp_path: Path
+) -> None:
+    cases = proposed(july, policy)
+    order, notice = cases[("E02", "rectification_order")], cases[("E02", "notice_of_criticism")]
+    an_hour = timedelta(hours=1)
+    with july.transaction() as session, pytest.raises(RuleViolation) as refused:
+        enforcement.issue_case(
+            session, policy, order, at=ISSUED - an_hour, notices_dir=tmp_path, actor="t"
+        )
+    assert (refused.value.code, refused.value.field) == ("before_proposal", "at")
+    with july.transaction() as session, pytest.raises(RuleViolation) as refused:
+        enforcement.close_case(session, notice, reason="withdrawn", at=ISSUED - an_hour, actor="t")
+    assert (refused.value.code, refused.value.field) == ("before_proposal", "at")
+    with july.transaction() as session:
+        enforcement.issue_case(
+            session, policy, order, at=ISSUED + 2 * an_hour, notices_dir=tmp_path, actor="t"
+        )
+    with july.transaction() as session, pytest.raises(RuleViolation) as refused:
+        enforcement.close_case(session, order, reason="rectified", at=ISSUED + an_hour, actor="t")
+    assert (refused.value.code, refused.value.field) == ("before_issue", "at")
+    with july.transaction() as session:
+        statuses = {v.case.id: v.case.status for v in enforcement.list_cases(session, at=ISSUED)}
+    assert (statuses[order], statuses[notice]) == ("issued", "proposed")
 
 
 def test_periods_outside_1901_to_2999_are_refused_in_one_line() -> None:

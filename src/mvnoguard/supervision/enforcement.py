@@ -304,6 +304,23 @@ def _nuisance_basis(
     )
 
 
+def _not_before(case: EnforcementCase, at: datetime) -> None:
+    """Refuse a step dated before the case was proposed (``before_proposal``) or issued
+    (``before_issue``): a back-dated issue would start a deadline that has already passed."""
+    steps = (
+        ("proposed", case.proposed_at, "before_proposal"),
+        ("issued", case.issued_at, "before_issue"),
+    )
+    for step, moment, code in steps:
+        if moment is not None and at < as_aware(moment):
+            raise RuleViolation(
+                f"case {case.id} was {step} at {as_aware(moment).isoformat()}: "
+                f"{at.isoformat()} comes before it",
+                code=code,
+                field="at",
+            )
+
+
 def issue_case(
     session: Session,
     policy: Policy,
@@ -324,6 +341,7 @@ def issue_case(
     case = _case(session, case_id)
     if case.status != CaseStatus.PROPOSED.value:
         raise RuleViolation(f"case {case_id} is {case.status}, not proposed", code="bad_case_state")
+    _not_before(case, at)
     issued = local_date(at)
     if case.kind == CaseKind.RECTIFICATION_ORDER.value:
         days = policy.at(issued).rectification_deadline_days or 30
@@ -351,11 +369,13 @@ def issue_case(
 def close_case(
     session: Session, case_id: int, *, reason: str, at: datetime, actor: str
 ) -> EnforcementCase:
+    at = as_aware(at)
     case = _case(session, case_id)
     if case.status == CaseStatus.CLOSED.value:
         raise RuleViolation(f"case {case_id} is already closed", code="bad_case_state")
+    _not_before(case, at)
     case.status = CaseStatus.CLOSED.value
-    case.closed_at = as_aware(at)
+    case.closed_at = at
     case.close_reason = reason
     audit_log.append(
         session, actor=actor, action="case.close", subject=f"case:{case.id}", detail=reason
