@@ -580,6 +580,8 @@ def test_a_case_is_not_issued_or_closed_ahead_of_its_history(
     )
     close = ("enforce", "close", "2", "--reason", "withdrawn", "--at")
     refused(run(*close, "2015-01-01T00:00:00"), "before_proposal", "(field: at)")
+    blank = run("enforce", "close", "2", "--reason", " ", "--at", "2016-08-02T00:00:00")
+    refused(blank, "bad_reason", "(field: reason)")
     assert run("enforce", "issue", "1", "--at", "2016-08-02T09:00:00").status == 0
     refused(
         run("enforce", "close", "1", "--reason", "done", "--at", "2016-08-02T08:00:00"),

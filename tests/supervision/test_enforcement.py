@@ -232,6 +232,17 @@ def test_a_case_is_never_issued_or_closed_before_it_was_proposed_or_issued(
     assert (statuses[order], statuses[notice]) == ("issued", "proposed")
 
 
+@pytest.mark.parametrize("reason", ["", "  \t", "\n"])
+def test_a_case_is_not_closed_without_a_reason(july: Database, policy: Policy, reason: str) -> None:
+    case_id = proposed(july, policy)[("E02", "notice_of_criticism")]
+    with july.transaction() as session, pytest.raises(InvalidInput) as refused:
+        enforcement.close_case(session, case_id, reason=reason, at=ISSUED, actor="t")
+    assert (refused.value.code, refused.value.field) == ("bad_reason", "reason")
+    with july.transaction() as session:
+        case = enforcement.close_case(session, case_id, reason=" withdrawn ", at=ISSUED, actor="t")
+        assert (case.status, case.close_reason) == ("closed", "withdrawn")
+
+
 def test_periods_outside_1901_to_2999_are_refused_in_one_line() -> None:
     for label in ("9999-12", "0000", "0001-01", "1900"):
         with pytest.raises(InvalidInput) as refused:

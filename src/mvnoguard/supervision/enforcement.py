@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from mvnoguard.domain.calendar import as_aware, local_date
 from mvnoguard.domain.inspections import InspectionOutcome
 from mvnoguard.domain.policy import Policy, RuleSet
-from mvnoguard.errors import NotFound, RuleViolation, one_of
+from mvnoguard.errors import InvalidInput, NotFound, RuleViolation, one_of, refuse_nul
 from mvnoguard.registry.catalog import get_enterprise
 from mvnoguard.reports.notices import CaseKind as NoticeKind
 from mvnoguard.reports.notices import InspectionBasis, NoticeData, NuisanceBasis, write_notice
@@ -369,6 +369,12 @@ def issue_case(
 def close_case(
     session: Session, case_id: int, *, reason: str, at: datetime, actor: str
 ) -> EnforcementCase:
+    """Close a case (rectified, withdrawn, superseded...), saying why: a blank reason is
+    refused (``bad_reason``)."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("say why the case is closed", code="bad_reason", field="reason")
+    refuse_nul(reason, field="reason")
     at = as_aware(at)
     case = _case(session, case_id)
     if case.status == CaseStatus.CLOSED.value:
