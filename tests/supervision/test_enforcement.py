@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from mvnoguard.domain.policy import Policy
 from mvnoguard.errors import InvalidInput, RuleViolation
 from mvnoguard.storage.database import Database
+from mvnoguard.storage.models import AuditEntry, EnforcementCase
 from mvnoguard.supervision import enforcement
 from mvnoguard.supervision.inspection_records import import_inspections
 from mvnoguard.supervision.periods import parse_period
@@ -22,6 +25,7 @@ from tests.supervision.conftest import (
     round_rows,
     write_rows,
 )
+from tests.threads import at_once
 
 JULY = parse_period("2016-07")
 ISSUED = datetime(2016, 8, 1, 2, 0, tzinfo=UTC)  # 10:00 Beijing time
@@ -241,6 +245,76 @@ def test_a_case_is_not_closed_without_a_reason(july: Database, policy: Policy, r
     with july.transaction() as session:
         case = enforcement.close_case(session, case_id, reason=" withdrawn ", at=ISSUED, actor="t")
         assert (case.status, case.close_reason) == ("closed", "withdrawn")
+
+
+@pytest.fixture
+def both_read_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two sessions acting on one case each read it and check the time before either writes:
+    the interleaving in which both used to find the status they expected."""
+    both_read = threading.Barrier(2)
+    checked = enforcement._not_before
+
+    def check_then_wait(case: EnforcementCase, at: datetime) -> None:
+        checked(case, at)
+        both_read.wait(10)
+
+    monkeypatch.setattr(enforcement, "_not_before", check_then_wait)
+
+
+def case_actions(db: Database, case_id: int) -> list[str]:
+    with db.transaction() as session:
+        return list(
+            session.scalars(
+                select(AuditEntry.action).where(AuditEntry.subject == f"case:{case_id}")
+            )
+        )
+
+
+@pytest.mark.usefixtures("both_read_first")
+def test_a_case_issued_twice_at_once_is_issued_once(
+    july: Database, policy: Policy, tmp_path: Path
+) -> None:
+    order = proposed(july, policy)[("E02", "rectification_order")]
+
+    def issue(i: int) -> datetime | None:
+        with july.transaction() as session:
+            case = enforcement.issue_case(
+                session,
+                policy,
+                order,
+                at=ISSUED + timedelta(hours=i),
+                notices_dir=tmp_path / f"notices-{i}",
+                actor="t",
+            )
+            return case.issued_at
+
+    done, failed = at_once(2, issue)
+    assert len(done) == 1
+    assert [getattr(exc, "code", repr(exc)) for exc in failed] == ["bad_case_state"]
+    assert case_actions(july, order).count("case.issue") == 1
+    with july.transaction() as session:
+        (view,) = enforcement.list_cases(session, at=ISSUED, status="issued")
+        assert (view.case.id, view.case.issued_at) == (order, done[0])
+
+
+@pytest.mark.usefixtures("both_read_first")
+def test_a_case_closed_twice_at_once_is_closed_once(july: Database, policy: Policy) -> None:
+    notice = proposed(july, policy)[("E02", "notice_of_criticism")]
+
+    def close(i: int) -> str | None:
+        with july.transaction() as session:
+            case = enforcement.close_case(
+                session, notice, reason=f"withdrawn {i}", at=ISSUED, actor="t"
+            )
+            return case.close_reason
+
+    done, failed = at_once(2, close)
+    assert len(done) == 1
+    assert [getattr(exc, "code", repr(exc)) for exc in failed] == ["bad_case_state"]
+    assert case_actions(july, notice).count("case.close") == 1
+    with july.transaction() as session:
+        (view,) = enforcement.list_cases(session, at=ISSUED, status="closed")
+        assert view.case.close_reason == done[0]
 
 
 def test_periods_outside_1901_to_2999_are_refused_in_one_line() -> None:

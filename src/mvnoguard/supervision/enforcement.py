@@ -28,7 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mvnoguard.domain.calendar import as_aware, local_date
@@ -237,6 +237,7 @@ def _notice_data(
     period: Period,
     issued: date,
     *,
+    deadline: date | None,
     registry_rate: float | None,
     registry_users: Mapping[str, int] | None,
 ) -> NoticeData:
@@ -264,7 +265,7 @@ def _notice_data(
         period=period.chinese,
         basis=basis,
         issued_on=issued,
-        deadline=case.deadline,
+        deadline=deadline,
     )
 
 
@@ -343,23 +344,25 @@ def issue_case(
         raise RuleViolation(f"case {case_id} is {case.status}, not proposed", code="bad_case_state")
     _not_before(case, at)
     issued = local_date(at)
+    deadline = None
     if case.kind == CaseKind.RECTIFICATION_ORDER.value:
         days = policy.at(issued).rectification_deadline_days or 30
-        case.deadline = issued + timedelta(days=days)
-    case.status = CaseStatus.ISSUED.value
-    case.issued_at = at
-    _html, pdf = write_notice(
-        _notice_data(
-            session,
-            policy,
-            case,
-            parse_period(case.period),
-            issued,
-            registry_rate=(registry_rates or {}).get(case.enterprise.code),
-            registry_users=registry_users,
-        ),
-        notices_dir,
+        deadline = issued + timedelta(days=days)
+    notice = _notice_data(  # refuses a nuisance case its figures no longer support
+        session,
+        policy,
+        case,
+        parse_period(case.period),
+        issued,
+        deadline=deadline,
+        registry_rate=(registry_rates or {}).get(case.enterprise.code),
+        registry_users=registry_users,
     )
+    if not _change_status(
+        session, case, CaseStatus.PROPOSED, CaseStatus.ISSUED, issued_at=at, deadline=deadline
+    ):
+        raise RuleViolation(f"case {case_id} is {case.status}, not proposed", code="bad_case_state")
+    _html, pdf = write_notice(notice, notices_dir)  # only the issue that won writes the notice
     case.document = str(pdf)
     audit_log.append(session, actor=actor, action="case.issue", subject=f"case:{case.id}")
     session.flush()
@@ -375,19 +378,60 @@ def close_case(
     if not reason:
         raise InvalidInput("say why the case is closed", code="bad_reason", field="reason")
     refuse_nul(reason, field="reason")
-    at = as_aware(at)
     case = _case(session, case_id)
+    if not _close(session, case, reason=reason, at=as_aware(at), actor=actor):
+        raise RuleViolation(
+            f"case {case_id} was {case.status} meanwhile; look at it again before closing it",
+            code="bad_case_state",
+        )
+    return case
+
+
+def _close(
+    session: Session, case: EnforcementCase, *, reason: str, at: datetime, actor: str
+) -> bool:
+    """Close ``case``; False when another session changed its status since it was read
+    (refused as ``bad_case_state`` when it is closed already)."""
     if case.status == CaseStatus.CLOSED.value:
-        raise RuleViolation(f"case {case_id} is already closed", code="bad_case_state")
+        raise RuleViolation(f"case {case.id} is already closed", code="bad_case_state")
     _not_before(case, at)
-    case.status = CaseStatus.CLOSED.value
-    case.closed_at = at
-    case.close_reason = reason
+    read = CaseStatus(case.status)
+    if not _change_status(
+        session, case, read, CaseStatus.CLOSED, closed_at=at, close_reason=reason
+    ):
+        if case.status == CaseStatus.CLOSED.value:
+            raise RuleViolation(f"case {case.id} is already closed", code="bad_case_state")
+        return False
     audit_log.append(
         session, actor=actor, action="case.close", subject=f"case:{case.id}", detail=reason
     )
     session.flush()
-    return case
+    return True
+
+
+def _change_status(
+    session: Session,
+    case: EnforcementCase,
+    expected: CaseStatus,
+    to: CaseStatus,
+    **values: object,
+) -> bool:
+    """Move ``case`` from ``expected`` to ``to`` (with ``values``) in one UPDATE conditional on
+    the status, then read it again; False when the status was no longer ``expected``.
+
+    Of two sessions doing it at once exactly one wins: on PostgreSQL the second UPDATE waits
+    for the first transaction and then finds the status changed; on SQLite it waits for the
+    write lock and reads the row only once it holds it.
+    """
+    won = session.scalar(
+        update(EnforcementCase)
+        .where(EnforcementCase.id == case.id, EnforcementCase.status == expected.value)
+        .values(status=to.value, **values)
+        .returning(EnforcementCase.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(case)
+    return won is not None
 
 
 def close_passed_rectifications(
@@ -400,7 +444,8 @@ def close_passed_rectifications(
     an outlet that failed after the order and passed a later visit is rectified; one whose
     latest visit failed, or that was never visited again, keeps the order open. Visits to
     other outlets (ones that never violated, ones not in the catalogue) prove nothing; a
-    violation at an outlet the catalogue does not hold can only be closed by hand.
+    violation at an outlet the catalogue does not hold can only be closed by hand. An order
+    another session closes meanwhile is left to it.
     """
     closed = []
     open_orders = session.scalars(
@@ -411,16 +456,15 @@ def close_passed_rectifications(
     ).all()
     for case in open_orders:
         rectified = _rectified_outlets(session, case)
-        if rectified:
-            closed.append(
-                close_case(
-                    session,
-                    case.id,
-                    reason=f"re-inspection passed ({rectified} outlets)",
-                    at=at,
-                    actor=actor,
-                )
-            )
+        if not rectified:
+            continue
+        reason = f"re-inspection passed ({rectified} outlets)"
+        try:
+            if _close(session, case, reason=reason, at=as_aware(at), actor=actor):
+                closed.append(case)
+        except RuleViolation as exc:
+            if exc.code != "bad_case_state":  # closed by another session: nothing to do
+                raise
     return closed
 
 
