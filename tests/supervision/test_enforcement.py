@@ -327,6 +327,16 @@ def test_periods_outside_1901_to_2999_are_refused_in_one_line() -> None:
     assert parse_period("2999-Q4").end.isoformat() == "3000-01-01"
 
 
+def test_periods_are_written_in_ascii_digits() -> None:
+    """Full-width or Arabic-Indic digits would read as 2016 under another label: a second
+    July with cases of its own."""
+    for label in ("２０１６-07", "٢٠١٦-07", "2016-０７", "2016-Q４", "２０１６"):
+        with pytest.raises(InvalidInput) as refused:
+            parse_period(label)
+        assert refused.value.code == "bad_period"
+    assert parse_period(" 2016-07 ").label == "2016-07"
+
+
 # July has 31 days: a count c among u users is c / u * 10,000 * 30 / 31 per 10,000 per 30 days.
 IN_JULY = datetime(2016, 7, 15, tzinfo=UTC)
 REGISTRY_USERS = {"E01": 9_995, "E02": 4_995, "E03": 499}
