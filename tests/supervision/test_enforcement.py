@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from mvnoguard.domain.policy import Policy
+from mvnoguard.domain.policy import Policy, RuleVersion
 from mvnoguard.errors import InvalidInput, RuleViolation
 from mvnoguard.storage.database import Database
 from mvnoguard.storage.models import AuditEntry, EnforcementCase
@@ -67,6 +67,34 @@ def test_thresholds_on_the_lower_bound_give_the_expected_cases(
         ("E02", "interview"),
     }
     assert proposed(july, policy) == {}, "proposing again adds nothing"
+
+
+def test_a_case_reason_states_bound_and_threshold_at_one_precision(
+    july: Database, policy: Policy
+) -> None:
+    """A notice threshold of 0.2355 shown rounded to 24% read as more than a lower bound of
+    23.7% that reached it."""
+    since = policy.versions["notice_violation_rate"][0].since
+    finer = Policy({**policy.versions, "notice_violation_rate": (RuleVersion(since, 0.2355),)})
+    cases = proposed(july, finer)
+    with july.transaction() as session:
+        reasons = {
+            (v.case.enterprise.code, v.case.kind): v.case.reason
+            for v in enforcement.list_cases(session, at=ISSUED)
+        }
+    # E02 17/39: lower bound 0.29305 (29.30%, and 29.3% at the 5% threshold's precision).
+    assert reasons[("E02", "notice_of_criticism")] == (
+        "17 of 39 inspected outlets in violation; 95% lower bound 29.30% reaches the 23.55% "
+        "threshold"
+    )
+    assert reasons[("E02", "rectification_order")].endswith(
+        "95% lower bound 29.3% reaches the 5.0% threshold"
+    )
+    assert len(reasons) == len(cases)
+    for bound, threshold in ((0.2366, 0.2355), (0.23551, 0.2355), (0.05, 0.05), (0.1235, 0.12345)):
+        shown_bound, shown_threshold = enforcement._reaches(bound, threshold).split(" reaches the ")
+        assert float(shown_bound.rstrip("%")) >= float(shown_threshold.rstrip("%"))
+        assert float(shown_threshold.rstrip("%")) == pytest.approx(threshold * 100)
 
 
 def test_issued_notice_is_a_chinese_pdf_with_name_and_rate(

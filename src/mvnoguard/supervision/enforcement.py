@@ -132,7 +132,7 @@ def _propose_from_inspections(
                 period,
                 reason=(
                     f"{rate.violations} of {rate.inspected} inspected outlets in violation; "
-                    f"95% lower bound {rate.ci_low:.1%} reaches the {threshold:.0%} threshold"
+                    f"95% lower bound {_reaches(rate.ci_low, threshold)} threshold"
                 ),
                 figures=(rate.inspected, rate.violations, rate.ci_low, rate.ci_high),
                 at=at,
@@ -141,6 +141,16 @@ def _propose_from_inspections(
             if case is not None:
                 created.append(case)
     return created
+
+
+def _reaches(bound: float, threshold: float) -> str:
+    """``"23.66% reaches the 23.55%"``: both at one precision, the threshold's own (at least one
+    decimal of a percent, at most four), so the words never contradict the comparison made;
+    rounded apart, 23.7% was said to reach a threshold of 0.2355 shown as 24%."""
+    digits = next(
+        (d for d in range(1, 4) if abs(round(threshold * 100, d) - threshold * 100) < 1e-9), 4
+    )
+    return f"{bound:.{digits}%} reaches the {threshold:.{digits}%}"
 
 
 def _add_case(
