@@ -223,6 +223,12 @@ def test_inspection_plan_out_under_a_file(run: Run, home: Path, tmp_path: Path) 
     assert str(target) in line
 
 
+@pytest.mark.parametrize("margin", ["1e-200", "1e-160", "0", "1", "nan"])
+def test_inspection_plan_margin_out_of_range(run: Run, home: Path, margin: str) -> None:
+    setup_market(home)
+    refused(run("inspections", "plan", "--margin", margin), "invalid_input", "(field: margin)")
+
+
 def test_detect_out_checked_before_the_screening(run: Run, tmp_path: Path) -> None:
     calls = calls_file(tmp_path)
     folder = tmp_path / "a-folder"

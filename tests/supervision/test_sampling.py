@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import random
 from collections import Counter
 from pathlib import Path
@@ -91,6 +92,10 @@ def test_sample_size_never_exceeds_the_population(
         ({"population": -1}, "population"),
         ({"margin": 0.0}, "margin"),
         ({"margin": 1.0}, "margin"),
+        ({"margin": 1e-200}, "margin"),  # its square is 0: ZeroDivisionError
+        ({"margin": 1e-160}, "margin"),  # its square is subnormal: inf / inf = NaN
+        ({"margin": 0.0000999}, "margin"),
+        ({"margin": math.nan}, "margin"),
         ({"expected_rate": 0.0}, "expected_rate"),
         ({"expected_rate": 1.0}, "expected_rate"),
         ({"confidence": 1.0}, "confidence"),
@@ -274,6 +279,9 @@ def test_plan_refuses_bad_input() -> None:
 
 def test_no_outlets_no_plan() -> None:
     assert plan_inspections([], margin=0.05, confidence=0.95, seed=1) == []
+    with pytest.raises(InvalidInput) as refused:
+        plan_inspections([], margin=1e-200, confidence=0.95, seed=1)
+    assert refused.value.field == "margin"
 
 
 # --- the plan file ----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from pathlib import Path
 from mvnoguard.domain.subscribers import OutletKind
 from mvnoguard.errors import InvalidInput
 from mvnoguard.output_paths import write_csv
-from mvnoguard.supervision.intervals import z_for
+from mvnoguard.supervision.intervals import check_confidence, z_for
 
 PLAN_COLUMNS = (
     "inspection_id",
@@ -41,6 +41,9 @@ PLAN_COLUMNS = (
     "violations",
 )
 
+# The finest margin asked for: 0.01 percentage point already needs about 96 million outlets
+# inspected; far finer ones overflow the formula's floats (1e-160 squared is 0, or subnormal).
+MIN_MARGIN = 0.0001
 # A size computed as 86.0000000001 is 86: floating error must not cost an inspection.
 _CEIL_TOLERANCE = 1e-9
 
@@ -87,17 +90,15 @@ def sample_size(
 
     ``n0 = z² p (1 - p) / e²`` (Cochran; ``z = z_for(confidence)``, ``p = expected_rate``,
     ``e = margin``), then the finite-population correction ``n = n0 / (1 + (n0 - 1) / N)``,
-    rounded up and capped at ``N``; 0 when ``N`` is 0. (This is the Krejcie & Morgan table's
+    rounded up and capped at ``N``; 0 when ``N`` is 0. ``margin`` lies in [:data:`MIN_MARGIN`,
+    1). (This is the Krejcie & Morgan table's
     formula ``N z² p q / (e² (N - 1) + z² p q)``.)
     """
     if isinstance(population, bool) or not isinstance(population, int) or population < 0:
         raise InvalidInput(
             f"population must be a whole number >= 0, got {population!r}", field="population"
         )
-    if not 0.0 < margin < 1.0:
-        raise InvalidInput(
-            f"margin must lie strictly between 0 and 1, got {margin!r}", field="margin"
-        )
+    _check_margin(margin)
     if not 0.0 < expected_rate < 1.0:
         raise InvalidInput(
             f"expected_rate must lie strictly between 0 and 1, got {expected_rate!r}",
@@ -109,6 +110,14 @@ def sample_size(
     n0 = z * z * expected_rate * (1.0 - expected_rate) / (margin * margin)
     corrected = n0 / (1.0 + (n0 - 1.0) / population)
     return min(population, math.ceil(corrected - _CEIL_TOLERANCE))
+
+
+def _check_margin(margin: float) -> None:
+    if not MIN_MARGIN <= margin < 1.0:  # NaN fails too
+        raise InvalidInput(
+            f"margin must lie from {MIN_MARGIN} up to (not including) 1, got {margin!r}",
+            field="margin",
+        )
 
 
 def allocate_to_strata(n: int, sizes: Mapping[OutletKind, int]) -> dict[OutletKind, int]:
@@ -160,6 +169,8 @@ def plan_inspections(
     stratum, then outlet code; ids are ``P{seed}-{enterprise_code}-{i:04d}``, ``i`` from 1
     within each enterprise.
     """
+    _check_margin(margin)  # even when there is no outlet to size a sample for
+    check_confidence(confidence)
     if not 0.0 < floor_rate <= 0.5:
         raise InvalidInput(
             f"floor_rate must lie in (0, 0.5], got {floor_rate!r}", field="floor_rate"
