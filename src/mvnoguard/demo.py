@@ -195,18 +195,21 @@ def _inspection_round(
     import random
 
     from mvnoguard.supervision.inspection_records import inspectable_outlets
+    from mvnoguard.supervision.periods import parse_period
     from mvnoguard.supervision.sampling import plan_inspections
 
     with rt.database.transaction() as session:
         outlets = inspectable_outlets(session)
-    plan = plan_inspections(outlets, margin=0.15, confidence=0.95, seed=seed)
+    plan = plan_inspections(
+        outlets, margin=0.15, confidence=0.95, seed=seed, period=parse_period(period)
+    )
     chance = random.Random(seed)  # noqa: S311 - a made-up inspection round, not security
     lines = ["inspection_id,enterprise_code,outlet_code,inspected_on,outcome,violations"]
     for item in plan:
         bad = chance.random() < severity.get(item.enterprise_code, 0.0)
         kinds = chance.choice(["no_id_check", "pre_activated_card", "no_face_check;manual_entry"])
         lines.append(
-            f"{period}-{item.inspection_id},{item.enterprise_code},{item.outlet_code},{day},"
+            f"{item.inspection_id},{item.enterprise_code},{item.outlet_code},{day},"
             f"{'violation' if bad else 'pass'},{kinds if bad else ''}"
         )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

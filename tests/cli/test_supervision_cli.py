@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -174,3 +175,54 @@ def test_a_zoned_inspection_time_is_recorded_on_its_beijing_date(tmp_path: Path)
     finally:
         database.dispose()
     assert day is not None and day.isoformat() == "2016-08-07"  # 01:00 on the 7th in Beijing
+
+
+def filled_in(plan: Path, day: str, target: Path) -> Path:
+    """The plan as inspectors return it: every outlet visited on ``day`` and passing."""
+    with plan.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    lines = [
+        f"{r['inspection_id']},{r['enterprise_code']},{r['outlet_code']},{day},pass," for r in rows
+    ]
+    return write_rows(target, lines)
+
+
+def test_the_next_round_is_planned_afresh_and_imports_whole(tmp_path: Path) -> None:
+    """With the default seed, the November plan used to be July's again, ids and all: its
+    results were quarantined as conflicts with July's."""
+    home = tmp_path / "home"
+    run(home, "enterprise", "add", "E01", "远岸移动", "--host-network", "unicom")
+    for i in range(1, 41):
+        run(home, "outlet", "add", f"E01-S{i:02d}", "--enterprise", "E01", "--kind", "agent")
+    plan = ("inspections", "plan", "--margin", "0.3")
+    july = json.loads(run(home, *plan, "--period", "2016-07", "--out", str(tmp_path / "p7.csv")))
+    assert (july["period"], july["plan"]) == ("2016-07", str(tmp_path / "p7.csv"))
+    returned = filled_in(tmp_path / "p7.csv", "2016-07-10", tmp_path / "r7.csv")
+    assert (
+        json.loads(run(home, "inspections", "import", str(returned), "--at", "2016-08-01"))[
+            "quarantined"
+        ]
+        == 0
+    )
+    november = json.loads(run(home, *plan, "--period", "2016-11", "--previous", "2016-07"))
+    assert Path(november["plan"]).name == "inspection-plan-2016-11-seed0.csv"
+    returned = filled_in(Path(november["plan"]), "2016-11-10", tmp_path / "r11.csv")
+    imported = json.loads(run(home, "inspections", "import", str(returned), "--at", "2016-12-01"))
+    assert (imported["loaded"], imported["quarantined"]) == (november["inspections"], 0)
+    answer = json.loads(run(home, "violations", "--json", "--period", "2016-11"))
+    assert answer["overall"]["inspected"] == november["inspections"]
+    # Planning November again gives November's plan again.
+    again = json.loads(
+        run(
+            home,
+            *plan,
+            "--period",
+            "2016-11",
+            "--previous",
+            "2016-07",
+            "--out",
+            str(tmp_path / "p11.csv"),
+        )
+    )
+    assert (tmp_path / "p11.csv").read_bytes() == Path(november["plan"]).read_bytes()
+    assert again["inspections"] == november["inspections"]

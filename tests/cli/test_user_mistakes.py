@@ -223,6 +223,12 @@ def test_inspection_plan_out_under_a_file(run: Run, home: Path, tmp_path: Path) 
     assert str(target) in line
 
 
+@pytest.mark.parametrize("margin", ["1e-200", "1e-160", "0", "1", "nan"])
+def test_inspection_plan_margin_out_of_range(run: Run, home: Path, margin: str) -> None:
+    setup_market(home)
+    refused(run("inspections", "plan", "--margin", margin), "invalid_input", "(field: margin)")
+
+
 def test_detect_out_checked_before_the_screening(run: Run, tmp_path: Path) -> None:
     calls = calls_file(tmp_path)
     folder = tmp_path / "a-folder"
@@ -563,6 +569,54 @@ def test_a_face_score_outside_0_to_1_is_refused(run: Run, home: Path, score: str
         score,
     )
     refused(outcome, "bad_face_score", "from 0 to 1", "(field: face_score)")
+
+
+def test_a_case_is_not_issued_or_closed_ahead_of_its_history(
+    run: Run, home: Path, tmp_path: Path
+) -> None:
+    """A back-dated issue would give a deadline already past: the case's times keep order."""
+    setup_market(home)
+    july = write_inspections(tmp_path / "july.csv", violating=5, passing=5)
+    assert run("inspections", "import", str(july), "--at", "2016-08-01T09:00:00").status == 0
+    assert run("enforce", "propose", "--period", "2016-07", "--at", "2016-08-01T10:00").status == 0
+    refused(
+        run("enforce", "issue", "1", "--at", "2016-06-01T09:00:00"),
+        "before_proposal",
+        "(field: at)",
+    )
+    close = ("enforce", "close", "2", "--reason", "withdrawn", "--at")
+    refused(run(*close, "2015-01-01T00:00:00"), "before_proposal", "(field: at)")
+    blank = run("enforce", "close", "2", "--reason", " ", "--at", "2016-08-02T00:00:00")
+    refused(blank, "bad_reason", "(field: reason)")
+    assert run("enforce", "issue", "1", "--at", "2016-08-02T09:00:00").status == 0
+    refused(
+        run("enforce", "close", "1", "--reason", "done", "--at", "2016-08-02T08:00:00"),
+        "before_issue",
+    )
+    assert run(*close, "2016-08-02T00:00:00").status == 0
+
+
+def write_inspections(path: Path, *, violating: int, passing: int) -> Path:
+    """A July 2016 round at E01: ``violating`` outlets in violation, then ``passing`` passing."""
+    header = [
+        "inspection_id",
+        "enterprise_code",
+        "outlet_code",
+        "inspected_on",
+        "outcome",
+        "violations",
+    ]
+    rows = [
+        [
+            f"J-{i}",
+            "E01",
+            f"E01-S{i:02d}",
+            "2016-07-10",
+            *(("violation", "no_id_check") if i < violating else ("pass", "")),
+        ]
+        for i in range(violating + passing)
+    ]
+    return write_rows(path, [header, *rows])
 
 
 def test_a_cancellation_must_fall_between_activation_and_now(run: Run, home: Path) -> None:

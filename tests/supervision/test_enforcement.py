@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
-from mvnoguard.domain.policy import Policy
+from mvnoguard.domain.policy import Policy, RuleVersion
 from mvnoguard.errors import InvalidInput, RuleViolation
 from mvnoguard.storage.database import Database
+from mvnoguard.storage.models import AuditEntry, EnforcementCase
 from mvnoguard.supervision import enforcement
 from mvnoguard.supervision.inspection_records import import_inspections
 from mvnoguard.supervision.periods import parse_period
 from tests.supervision.conftest import (
+    KINDS,
     add_complaints,
     add_risk_number,
     add_subscribers,
     round_rows,
     write_rows,
 )
+from tests.threads import at_once
 
 JULY = parse_period("2016-07")
 ISSUED = datetime(2016, 8, 1, 2, 0, tzinfo=UTC)  # 10:00 Beijing time
@@ -64,6 +69,34 @@ def test_thresholds_on_the_lower_bound_give_the_expected_cases(
     assert proposed(july, policy) == {}, "proposing again adds nothing"
 
 
+def test_a_case_reason_states_bound_and_threshold_at_one_precision(
+    july: Database, policy: Policy
+) -> None:
+    """A notice threshold of 0.2355 shown rounded to 24% read as more than a lower bound of
+    23.7% that reached it."""
+    since = policy.versions["notice_violation_rate"][0].since
+    finer = Policy({**policy.versions, "notice_violation_rate": (RuleVersion(since, 0.2355),)})
+    cases = proposed(july, finer)
+    with july.transaction() as session:
+        reasons = {
+            (v.case.enterprise.code, v.case.kind): v.case.reason
+            for v in enforcement.list_cases(session, at=ISSUED)
+        }
+    # E02 17/39: lower bound 0.29305 (29.30%, and 29.3% at the 5% threshold's precision).
+    assert reasons[("E02", "notice_of_criticism")] == (
+        "17 of 39 inspected outlets in violation; 95% lower bound 29.30% reaches the 23.55% "
+        "threshold"
+    )
+    assert reasons[("E02", "rectification_order")].endswith(
+        "95% lower bound 29.3% reaches the 5.0% threshold"
+    )
+    assert len(reasons) == len(cases)
+    for bound, threshold in ((0.2366, 0.2355), (0.23551, 0.2355), (0.05, 0.05), (0.1235, 0.12345)):
+        shown_bound, shown_threshold = enforcement._reaches(bound, threshold).split(" reaches the ")
+        assert float(shown_bound.rstrip("%")) >= float(shown_threshold.rstrip("%"))
+        assert float(shown_threshold.rstrip("%")) == pytest.approx(threshold * 100)
+
+
 def test_issued_notice_is_a_chinese_pdf_with_name_and_rate(
     july: Database, policy: Policy, tmp_path: Path
 ) -> None:
@@ -82,7 +115,7 @@ def test_issued_notice_is_a_chinese_pdf_with_name_and_rate(
         enforcement.issue_case(session, policy, case_id, at=ISSUED, notices_dir=tmp_path, actor="t")
 
 
-def test_overdue_rectification_surfaces_and_a_passing_reinspection_closes_it(
+def test_overdue_rectification_surfaces_and_uncatalogued_passes_never_close_it(
     july: Database, policy: Policy, tmp_path: Path
 ) -> None:
     cases = proposed(july, policy)
@@ -98,7 +131,8 @@ def test_overdue_rectification_surfaces_and_a_passing_reinspection_closes_it(
         assert not enforcement.list_cases(session, at=on_deadline, status="issued")[0].overdue
         views = enforcement.list_cases(session, at=day_after, status="issued")
         assert [(v.case.id, v.overdue) for v in views] == [(order, True)]
-    retest = round_rows("SEP", "2016-09-05", [("E02", 6, 0)])
+    # July's violators are outlets the catalogue does not hold: passing again proves nothing.
+    retest = round_rows("SEP", "2016-09-05", [("E02", 39, 0)])
     with july.transaction() as session:
         import_inspections(
             session,
@@ -110,35 +144,205 @@ def test_overdue_rectification_surfaces_and_a_passing_reinspection_closes_it(
         closed = enforcement.close_passed_rectifications(
             session, at=datetime(2016, 9, 6, tzinfo=UTC), actor="t"
         )
-        assert [c.id for c in closed] == [order]
-        assert closed[0].close_reason == "re-inspection passed (6 outlets)"
+        assert closed == []
+        assert [v.case.id for v in enforcement.list_cases(session, at=day_after, status="issued")]
 
 
-def test_an_outlet_that_fails_again_then_passes_closes_the_order(
-    july: Database, policy: Policy, tmp_path: Path
-) -> None:
-    order = proposed(july, policy)[("E02", "rectification_order")]
-    with july.transaction() as session:
+@pytest.fixture
+def caught(regulated: Database, policy: Policy, tmp_path: Path) -> int:
+    """E01's catalogued outlets O1 to O3 violate in July (O4, O5 pass); the rectification
+    order proposed for it, issued on ISSUED. Returns the order's id."""
+    visited = {"E01-O1": False, "E01-O2": False, "E01-O3": False, "E01-O4": True, "E01-O5": True}
+    with regulated.transaction() as session:
+        import_inspections(
+            session,
+            write_rows(tmp_path / "caught.csv", results("JUL", "2016-07-12", visited)),
+            quarantine_dir=tmp_path / "q",
+            actor="t",
+            at=ISSUED,
+        )
+    order = proposed(regulated, policy)[("E01", "rectification_order")]
+    with regulated.transaction() as session:
         enforcement.issue_case(
             session, policy, order, at=ISSUED, notices_dir=tmp_path / "n", actor="t"
         )
+    return order
 
-    def visit(name: str, day: str, inspected: int, violating: int) -> list[int]:
-        rows = round_rows(name, day, [("E02", inspected, violating)])
-        at = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
-        with july.transaction() as session:
-            import_inspections(
-                session,
-                write_rows(tmp_path / f"{name}.csv", rows),
-                quarantine_dir=tmp_path / "q",
-                actor="t",
-                at=at,
+
+def results(name: str, day: str, passed: dict[str, bool]) -> list[str]:
+    """Rows of E01's visits on ``day``: outlet -> whether it passed."""
+    return [
+        f"{name}-{i},E01,{outlet},{day},pass,"
+        if ok
+        else f"{name}-{i},E01,{outlet},{day},violation,{KINDS}"
+        for i, (outlet, ok) in enumerate(passed.items())
+    ]
+
+
+def revisit(
+    db: Database, tmp_path: Path, name: str, day: str, passed: dict[str, bool]
+) -> list[int]:
+    """Import E01's visits on ``day`` and close what they rectify; the closed cases' ids."""
+    at = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
+    with db.transaction() as session:
+        import_inspections(
+            session,
+            write_rows(tmp_path / f"{name}.csv", results(name, day, passed)),
+            quarantine_dir=tmp_path / "q",
+            actor="t",
+            at=at,
+        )
+        return [c.id for c in enforcement.close_passed_rectifications(session, at=at, actor="t")]
+
+
+def test_an_order_closes_only_when_every_violating_outlet_passed_again(
+    regulated: Database, caught: int, tmp_path: Path
+) -> None:
+    # A visit on the day of issue is not after it; outlets that never violated, or that the
+    # catalogue does not hold (a typo), prove nothing about the ones that did.
+    assert revisit(regulated, tmp_path, "A", "2016-08-01", {"E01-O1": True}) == []
+    assert revisit(regulated, tmp_path, "B", "2016-08-10", {"NO-SUCH-OUTLET": True}) == []
+    assert revisit(regulated, tmp_path, "C", "2016-08-11", {"E01-O4": True, "E01-O5": True}) == []
+    assert revisit(regulated, tmp_path, "D", "2016-08-12", {"E01-O1": True, "E01-O2": True}) == []
+    assert revisit(regulated, tmp_path, "E", "2016-08-13", {"E01-O3": True}) == [caught]
+    with regulated.transaction() as session:
+        (view,) = enforcement.list_cases(session, at=ISSUED, status="closed")
+        assert view.case.close_reason == "re-inspection passed (3 outlets)"
+
+
+def test_an_outlet_that_fails_again_then_passes_closes_the_order(
+    regulated: Database, caught: int, tmp_path: Path
+) -> None:
+    everyone = {"E01-O1": True, "E01-O2": True}
+    assert revisit(regulated, tmp_path, "AUG", "2016-08-07", everyone | {"E01-O3": False}) == []
+    assert revisit(regulated, tmp_path, "OCT", "2016-10-20", {"E01-O3": True}) == [caught]
+
+
+def test_a_violation_at_an_uncatalogued_outlet_is_closed_by_hand(
+    regulated: Database, policy: Policy, tmp_path: Path
+) -> None:
+    visited = {"E01-O1": False, "E01-SHOP": False, "E01-O2": True, "E01-O3": True, "E01-O4": True}
+    assert revisit(regulated, tmp_path, "JUL", "2016-07-12", visited) == []
+    order = proposed(regulated, policy)[("E01", "rectification_order")]
+    with regulated.transaction() as session:
+        enforcement.issue_case(
+            session, policy, order, at=ISSUED, notices_dir=tmp_path / "n", actor="t"
+        )
+    assert (
+        revisit(regulated, tmp_path, "AUG", "2016-08-07", {"E01-O1": True, "E01-SHOP": True}) == []
+    )
+    with regulated.transaction() as session:
+        case = enforcement.close_case(
+            session, order, reason="shop closed down", at=ISSUED, actor="t"
+        )
+        assert case.status == "closed"
+
+
+def test_a_case_is_never_issued_or_closed_before_it_was_proposed_or_issued(
+    july: Database, policy: Policy, tmp_path: Path
+) -> None:
+    cases = proposed(july, policy)
+    order, notice = cases[("E02", "rectification_order")], cases[("E02", "notice_of_criticism")]
+    an_hour = timedelta(hours=1)
+    with july.transaction() as session, pytest.raises(RuleViolation) as refused:
+        enforcement.issue_case(
+            session, policy, order, at=ISSUED - an_hour, notices_dir=tmp_path, actor="t"
+        )
+    assert (refused.value.code, refused.value.field) == ("before_proposal", "at")
+    with july.transaction() as session, pytest.raises(RuleViolation) as refused:
+        enforcement.close_case(session, notice, reason="withdrawn", at=ISSUED - an_hour, actor="t")
+    assert (refused.value.code, refused.value.field) == ("before_proposal", "at")
+    with july.transaction() as session:
+        enforcement.issue_case(
+            session, policy, order, at=ISSUED + 2 * an_hour, notices_dir=tmp_path, actor="t"
+        )
+    with july.transaction() as session, pytest.raises(RuleViolation) as refused:
+        enforcement.close_case(session, order, reason="rectified", at=ISSUED + an_hour, actor="t")
+    assert (refused.value.code, refused.value.field) == ("before_issue", "at")
+    with july.transaction() as session:
+        statuses = {v.case.id: v.case.status for v in enforcement.list_cases(session, at=ISSUED)}
+    assert (statuses[order], statuses[notice]) == ("issued", "proposed")
+
+
+@pytest.mark.parametrize("reason", ["", "  \t", "\n"])
+def test_a_case_is_not_closed_without_a_reason(july: Database, policy: Policy, reason: str) -> None:
+    case_id = proposed(july, policy)[("E02", "notice_of_criticism")]
+    with july.transaction() as session, pytest.raises(InvalidInput) as refused:
+        enforcement.close_case(session, case_id, reason=reason, at=ISSUED, actor="t")
+    assert (refused.value.code, refused.value.field) == ("bad_reason", "reason")
+    with july.transaction() as session:
+        case = enforcement.close_case(session, case_id, reason=" withdrawn ", at=ISSUED, actor="t")
+        assert (case.status, case.close_reason) == ("closed", "withdrawn")
+
+
+@pytest.fixture
+def both_read_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two sessions acting on one case each read it and check the time before either writes:
+    the interleaving in which both used to find the status they expected."""
+    both_read = threading.Barrier(2)
+    checked = enforcement._not_before
+
+    def check_then_wait(case: EnforcementCase, at: datetime) -> None:
+        checked(case, at)
+        both_read.wait(10)
+
+    monkeypatch.setattr(enforcement, "_not_before", check_then_wait)
+
+
+def case_actions(db: Database, case_id: int) -> list[str]:
+    with db.transaction() as session:
+        return list(
+            session.scalars(
+                select(AuditEntry.action).where(AuditEntry.subject == f"case:{case_id}")
             )
-            closed = enforcement.close_passed_rectifications(session, at=at, actor="t")
-            return [c.id for c in closed]
+        )
 
-    assert visit("AUG", "2016-08-07", 3, 1) == []  # outlet X000 still fails
-    assert visit("OCT", "2016-10-20", 1, 0) == [order]  # its latest visit passes
+
+@pytest.mark.usefixtures("both_read_first")
+def test_a_case_issued_twice_at_once_is_issued_once(
+    july: Database, policy: Policy, tmp_path: Path
+) -> None:
+    order = proposed(july, policy)[("E02", "rectification_order")]
+
+    def issue(i: int) -> datetime | None:
+        with july.transaction() as session:
+            case = enforcement.issue_case(
+                session,
+                policy,
+                order,
+                at=ISSUED + timedelta(hours=i),
+                notices_dir=tmp_path / f"notices-{i}",
+                actor="t",
+            )
+            return case.issued_at
+
+    done, failed = at_once(2, issue)
+    assert len(done) == 1
+    assert [getattr(exc, "code", repr(exc)) for exc in failed] == ["bad_case_state"]
+    assert case_actions(july, order).count("case.issue") == 1
+    with july.transaction() as session:
+        (view,) = enforcement.list_cases(session, at=ISSUED, status="issued")
+        assert (view.case.id, view.case.issued_at) == (order, done[0])
+
+
+@pytest.mark.usefixtures("both_read_first")
+def test_a_case_closed_twice_at_once_is_closed_once(july: Database, policy: Policy) -> None:
+    notice = proposed(july, policy)[("E02", "notice_of_criticism")]
+
+    def close(i: int) -> str | None:
+        with july.transaction() as session:
+            case = enforcement.close_case(
+                session, notice, reason=f"withdrawn {i}", at=ISSUED, actor="t"
+            )
+            return case.close_reason
+
+    done, failed = at_once(2, close)
+    assert len(done) == 1
+    assert [getattr(exc, "code", repr(exc)) for exc in failed] == ["bad_case_state"]
+    assert case_actions(july, notice).count("case.close") == 1
+    with july.transaction() as session:
+        (view,) = enforcement.list_cases(session, at=ISSUED, status="closed")
+        assert view.case.close_reason == done[0]
 
 
 def test_periods_outside_1901_to_2999_are_refused_in_one_line() -> None:
@@ -149,6 +353,16 @@ def test_periods_outside_1901_to_2999_are_refused_in_one_line() -> None:
         assert repr(label) in refused.value.message
     assert parse_period("1901-01").previous().label == "1900-12"
     assert parse_period("2999-Q4").end.isoformat() == "3000-01-01"
+
+
+def test_periods_are_written_in_ascii_digits() -> None:
+    """Full-width or Arabic-Indic digits would read as 2016 under another label: a second
+    July with cases of its own."""
+    for label in ("２０１６-07", "٢٠١٦-07", "2016-０７", "2016-Q４", "２０１６"):
+        with pytest.raises(InvalidInput) as refused:
+            parse_period(label)
+        assert refused.value.code == "bad_period"
+    assert parse_period(" 2016-07 ").label == "2016-07"
 
 
 # July has 31 days: a count c among u users is c / u * 10,000 * 30 / 31 per 10,000 per 30 days.

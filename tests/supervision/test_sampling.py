@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import random
 from collections import Counter
 from pathlib import Path
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from mvnoguard.domain.subscribers import OutletKind
 from mvnoguard.errors import DataFileError, InvalidInput
+from mvnoguard.supervision.periods import Period, parse_period
 from mvnoguard.supervision.sampling import (
     PLAN_COLUMNS,
     OutletRef,
@@ -24,6 +26,7 @@ from mvnoguard.supervision.sampling import (
 )
 
 OWN, AGENT, ONLINE = OutletKind.OWN, OutletKind.AGENT, OutletKind.ONLINE
+ROUND = parse_period("2016-11")
 
 # --- sample sizes -----------------------------------------------------------------------------
 # Computed by hand (40-digit decimals) with z = 1.9599639845400536, z² = 3.84145882069412...:
@@ -91,6 +94,10 @@ def test_sample_size_never_exceeds_the_population(
         ({"population": -1}, "population"),
         ({"margin": 0.0}, "margin"),
         ({"margin": 1.0}, "margin"),
+        ({"margin": 1e-200}, "margin"),  # its square is 0: ZeroDivisionError
+        ({"margin": 1e-160}, "margin"),  # its square is subnormal: inf / inf = NaN
+        ({"margin": 0.0000999}, "margin"),
+        ({"margin": math.nan}, "margin"),
         ({"expected_rate": 0.0}, "expected_rate"),
         ({"expected_rate": 1.0}, "expected_rate"),
         ({"confidence": 1.0}, "confidence"),
@@ -171,13 +178,17 @@ MARKET = (
 
 
 def plan(
-    seed: int = 7, previous_rates: dict[str, float] | None = None, floor_rate: float = 0.05
+    seed: int = 7,
+    previous_rates: dict[str, float] | None = None,
+    floor_rate: float = 0.05,
+    period: Period = ROUND,
 ) -> list[PlannedInspection]:
     return plan_inspections(
         MARKET,
         margin=0.05,
         confidence=0.95,
         seed=seed,
+        period=period,
         previous_rates=previous_rates,
         floor_rate=floor_rate,
     )
@@ -201,11 +212,15 @@ def test_another_seed_draws_other_outlets() -> None:
 def test_input_order_does_not_matter() -> None:
     shuffled = list(MARKET)
     random.Random(1).shuffle(shuffled)
-    assert plan_inspections(shuffled, margin=0.05, confidence=0.95, seed=7) == plan(seed=7)
+    assert plan_inspections(shuffled, margin=0.05, confidence=0.95, seed=7, period=ROUND) == plan(
+        seed=7
+    )
 
 
 def test_an_enterprise_plan_does_not_depend_on_the_others() -> None:
-    alone = plan_inspections(make_outlets("E03", 3, 8, 1), margin=0.05, confidence=0.95, seed=7)
+    alone = plan_inspections(
+        make_outlets("E03", 3, 8, 1), margin=0.05, confidence=0.95, seed=7, period=ROUND
+    )
     assert alone == [item for item in plan(seed=7) if item.enterprise_code == "E03"]
 
 
@@ -238,9 +253,19 @@ def test_inspection_ids_are_stable_and_unique() -> None:
     planned = plan(seed=7)
     ids = [item.inspection_id for item in planned]
     assert len(set(ids)) == len(ids)
-    assert ids[0] == "P7-E01-0001"
-    assert ids[85] == "P7-E01-0086"
-    assert ids[86] == "P7-E02-0001"
+    assert ids[0] == "P7-2016-11-E01-0001"
+    assert ids[85] == "P7-2016-11-E01-0086"
+    assert ids[86] == "P7-2016-11-E02-0001"
+
+
+def test_each_round_draws_afresh_under_ids_of_its_own() -> None:
+    """The next round's plan with the same seed used to be the last one again, ids and all,
+    so importing its results quarantined every row as a conflict."""
+    july, november = plan(seed=0, period=parse_period("2016-07")), plan(seed=0)
+    assert per_enterprise(july) == per_enterprise(november)
+    assert [i.outlet_code for i in july] != [i.outlet_code for i in november]
+    assert not {i.inspection_id for i in july} & {i.inspection_id for i in november}
+    assert plan(seed=0) == november, "one seed and one period give one plan"
 
 
 def test_worse_last_round_means_more_inspections() -> None:
@@ -248,7 +273,7 @@ def test_worse_last_round_means_more_inspections() -> None:
     outlets = [outlet for group in same_shape.values() for outlet in group]
     previous = {"E1": 0.339, "E2": 0.118, "E3": 0.0, "E4": 0.9}  # E5 never inspected
     planned = plan_inspections(
-        outlets, margin=0.05, confidence=0.95, seed=3, previous_rates=previous
+        outlets, margin=0.05, confidence=0.95, seed=3, period=ROUND, previous_rates=previous
     )
     # p = 0.339 -> 83, 0.118 -> 66, 0.0 -> floor 0.05 -> 44, 0.9 -> capped 0.5 -> 86,
     # unknown -> 0.5 -> 86 (the hand-computed sizes above, N = 109).
@@ -265,7 +290,7 @@ def test_outlet_kind_may_arrive_as_text() -> None:
 
 def test_plan_refuses_bad_input() -> None:
     with pytest.raises(InvalidInput):
-        plan_inspections(MARKET + MARKET[:1], margin=0.05, confidence=0.95, seed=1)
+        plan_inspections(MARKET + MARKET[:1], margin=0.05, confidence=0.95, seed=1, period=ROUND)
     with pytest.raises(InvalidInput):
         plan(floor_rate=0.0)
     with pytest.raises(InvalidInput):
@@ -273,7 +298,10 @@ def test_plan_refuses_bad_input() -> None:
 
 
 def test_no_outlets_no_plan() -> None:
-    assert plan_inspections([], margin=0.05, confidence=0.95, seed=1) == []
+    assert plan_inspections([], margin=0.05, confidence=0.95, seed=1, period=ROUND) == []
+    with pytest.raises(InvalidInput) as refused:
+        plan_inspections([], margin=1e-200, confidence=0.95, seed=1, period=ROUND)
+    assert refused.value.field == "margin"
 
 
 # --- the plan file ----------------------------------------------------------------------------
@@ -299,7 +327,7 @@ def test_plan_file_has_the_inspection_contract_columns(tmp_path: Path) -> None:
 
 def test_a_missing_region_is_an_empty_cell(tmp_path: Path) -> None:
     outlets = [OutletRef("O1", "E01", OWN, None), OutletRef("O2", "E01", ONLINE, "310101")]
-    planned = plan_inspections(outlets, margin=0.05, confidence=0.95, seed=1)
+    planned = plan_inspections(outlets, margin=0.05, confidence=0.95, seed=1, period=ROUND)
     write_plan_csv(planned, tmp_path / "plan.csv")
     with (tmp_path / "plan.csv").open(encoding="utf-8", newline="") as handle:
         regions = [row["region_code"] for row in csv.DictReader(handle)]

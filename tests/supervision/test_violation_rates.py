@@ -87,3 +87,25 @@ def test_registry_audit_rates_sit_beside_inspection_rates(two_rounds: Database) 
         ).to_json()["enterprises"]
     by_code = {r["enterprise_code"]: r["registry_violation_rate"] for r in rows}
     assert by_code == {"E01": 0.042, "E02": None, "E03": None}
+
+
+def test_an_outlet_counts_once_a_period_judged_by_its_first_visit(two_rounds: Database) -> None:
+    """2016 holds both rounds, which visit the same outlets again (X000 to X039 in July, X000
+    to X061 in November): 62 outlets per enterprise, not 102 inspections."""
+    with two_rounds.transaction() as session:
+        year = violation_rates(session, parse_period("2016")).to_json()
+    counted = {
+        r["enterprise_code"]: (r["inspected"], r["violations"], r["reinspections"])
+        for r in year["enterprises"]
+    }
+    # E01: July's 20 violators decide; November's 10 violators were all seen in July.
+    assert counted == {"E01": (62, 20, 40), "E02": (62, 17, 39), "E03": (62, 0, 30)}
+    e01 = next(r for r in year["enterprises"] if r["enterprise_code"] == "E01")
+    assert e01["violation_kinds"] == {"no_id_check": 20, "pre_activated_card": 20}
+    overall = year["overall"]
+    assert (overall["inspected"], overall["violations"], overall["reinspections"]) == (186, 37, 109)
+    low, high = wilson(37, 186)
+    assert (overall["ci_low"], overall["ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    with two_rounds.transaction() as session:
+        july = violation_rates(session, parse_period("2016-07")).to_json()["overall"]
+    assert (july["inspected"], july["reinspections"]) == (109, 0)

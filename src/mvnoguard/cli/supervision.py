@@ -45,6 +45,14 @@ def inspections_plan(
     margin: Annotated[float, typer.Option("--margin", help="Target margin of error, e.g. 0.05.")],
     confidence: Annotated[float, typer.Option("--confidence")] = 0.95,
     seed: SeedOption = 0,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            help="The round's period (YYYY, YYYY-Qn or YYYY-MM), in the draw and the "
+            "inspection ids. Default: this month.",
+        ),
+    ] = None,
     previous: Annotated[
         str | None, typer.Option("--previous", help="Period whose rates weight the sample.")
     ] = None,
@@ -52,8 +60,14 @@ def inspections_plan(
         Path | None, typer.Option("--out", help="Plan CSV (default under reports).")
     ] = None,
 ) -> None:
-    """Draw a stratified random sample of outlets to inspect, per enterprise and outlet kind."""
+    """Draw a stratified random sample of outlets to inspect, per enterprise and outlet kind.
+
+    One seed and one period give one plan; another round's period draws afresh, under ids of
+    its own.
+    """
     rt = runtime(ctx)
+    today = local_date(utc_now())
+    rounds = parse_period(period) if period is not None else parse_period(f"{today:%Y-%m}")
     with rt.database.transaction() as session:
         outlets = inspectable_outlets(session)
         rates = None
@@ -65,14 +79,27 @@ def inspections_plan(
                 if row.rate.rate is not None
             }
     plan = plan_inspections(
-        outlets, margin=margin, confidence=confidence, seed=seed, previous_rates=rates
+        outlets,
+        margin=margin,
+        confidence=confidence,
+        seed=seed,
+        period=rounds,
+        previous_rates=rates,
     )
-    target = out or rt.settings.reports_dir / "plans" / f"inspection-plan-seed{seed}.csv"
+    name = f"inspection-plan-{rounds.label}-seed{seed}.csv"
+    target = out or rt.settings.reports_dir / "plans" / name
     write_plan_csv(plan, target)
     per_enterprise: dict[str, int] = {}
     for item in plan:
         per_enterprise[item.enterprise_code] = per_enterprise.get(item.enterprise_code, 0) + 1
-    print_json({"plan": str(target), "inspections": len(plan), "per_enterprise": per_enterprise})
+    print_json(
+        {
+            "plan": str(target),
+            "period": rounds.label,
+            "inspections": len(plan),
+            "per_enterprise": per_enterprise,
+        }
+    )
 
 
 @inspections_app.command("import")

@@ -15,8 +15,8 @@ bases:
 
 Proposing again for the same period adds nothing. Issuing writes the Chinese notice (HTML and
 PDF) under ``HOME/reports/notices/``; a rectification order gets its deadline, and is closed
-when a re-inspection after issue finds every outlet passing. Overdue rectifications surface in
-lists.
+when every outlet found in violation in its period passes a re-inspection after issue.
+Overdue rectifications surface in lists.
 """
 
 from __future__ import annotations
@@ -28,20 +28,20 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mvnoguard.domain.calendar import as_aware, local_date
 from mvnoguard.domain.inspections import InspectionOutcome
 from mvnoguard.domain.policy import Policy, RuleSet
-from mvnoguard.errors import NotFound, RuleViolation, one_of
+from mvnoguard.errors import InvalidInput, NotFound, RuleViolation, one_of, refuse_nul
 from mvnoguard.registry.catalog import get_enterprise
 from mvnoguard.reports.notices import CaseKind as NoticeKind
 from mvnoguard.reports.notices import InspectionBasis, NoticeData, NuisanceBasis, write_notice
 from mvnoguard.storage import audit_log
-from mvnoguard.storage.models import EnforcementCase, Enterprise, Inspection
+from mvnoguard.storage.models import EnforcementCase, Enterprise, Inspection, Outlet
 from mvnoguard.supervision.nuisance_rates import NuisanceRate, nuisance_rates
-from mvnoguard.supervision.periods import Period
+from mvnoguard.supervision.periods import Period, parse_period
 from mvnoguard.supervision.violation_rates import violation_rates
 
 
@@ -132,7 +132,7 @@ def _propose_from_inspections(
                 period,
                 reason=(
                     f"{rate.violations} of {rate.inspected} inspected outlets in violation; "
-                    f"95% lower bound {rate.ci_low:.1%} reaches the {threshold:.0%} threshold"
+                    f"95% lower bound {_reaches(rate.ci_low, threshold)} threshold"
                 ),
                 figures=(rate.inspected, rate.violations, rate.ci_low, rate.ci_high),
                 at=at,
@@ -141,6 +141,16 @@ def _propose_from_inspections(
             if case is not None:
                 created.append(case)
     return created
+
+
+def _reaches(bound: float, threshold: float) -> str:
+    """``"23.66% reaches the 23.55%"``: both at one precision, the threshold's own (at least one
+    decimal of a percent, at most four), so the words never contradict the comparison made;
+    rounded apart, 23.7% was said to reach a threshold of 0.2355 shown as 24%."""
+    digits = next(
+        (d for d in range(1, 4) if abs(round(threshold * 100, d) - threshold * 100) < 1e-9), 4
+    )
+    return f"{bound:.{digits}%} reaches the {threshold:.{digits}%}"
 
 
 def _add_case(
@@ -237,6 +247,7 @@ def _notice_data(
     period: Period,
     issued: date,
     *,
+    deadline: date | None,
     registry_rate: float | None,
     registry_users: Mapping[str, int] | None,
 ) -> NoticeData:
@@ -264,7 +275,7 @@ def _notice_data(
         period=period.chinese,
         basis=basis,
         issued_on=issued,
-        deadline=case.deadline,
+        deadline=deadline,
     )
 
 
@@ -304,6 +315,23 @@ def _nuisance_basis(
     )
 
 
+def _not_before(case: EnforcementCase, at: datetime) -> None:
+    """Refuse a step dated before the case was proposed (``before_proposal``) or issued
+    (``before_issue``): a back-dated issue would start a deadline that has already passed."""
+    steps = (
+        ("proposed", case.proposed_at, "before_proposal"),
+        ("issued", case.issued_at, "before_issue"),
+    )
+    for step, moment, code in steps:
+        if moment is not None and at < as_aware(moment):
+            raise RuleViolation(
+                f"case {case.id} was {step} at {as_aware(moment).isoformat()}: "
+                f"{at.isoformat()} comes before it",
+                code=code,
+                field="at",
+            )
+
+
 def issue_case(
     session: Session,
     policy: Policy,
@@ -320,30 +348,31 @@ def issue_case(
     ``registry_rates`` (registry-audit violation rates) go into inspection notices;
     ``registry_users`` (users of the imported registry) into the users of nuisance notices.
     """
-    from mvnoguard.supervision.periods import parse_period
-
     at = as_aware(at)
     case = _case(session, case_id)
     if case.status != CaseStatus.PROPOSED.value:
         raise RuleViolation(f"case {case_id} is {case.status}, not proposed", code="bad_case_state")
+    _not_before(case, at)
     issued = local_date(at)
+    deadline = None
     if case.kind == CaseKind.RECTIFICATION_ORDER.value:
         days = policy.at(issued).rectification_deadline_days or 30
-        case.deadline = issued + timedelta(days=days)
-    case.status = CaseStatus.ISSUED.value
-    case.issued_at = at
-    _html, pdf = write_notice(
-        _notice_data(
-            session,
-            policy,
-            case,
-            parse_period(case.period),
-            issued,
-            registry_rate=(registry_rates or {}).get(case.enterprise.code),
-            registry_users=registry_users,
-        ),
-        notices_dir,
+        deadline = issued + timedelta(days=days)
+    notice = _notice_data(  # refuses a nuisance case its figures no longer support
+        session,
+        policy,
+        case,
+        parse_period(case.period),
+        issued,
+        deadline=deadline,
+        registry_rate=(registry_rates or {}).get(case.enterprise.code),
+        registry_users=registry_users,
     )
+    if not _change_status(
+        session, case, CaseStatus.PROPOSED, CaseStatus.ISSUED, issued_at=at, deadline=deadline
+    ):
+        raise RuleViolation(f"case {case_id} is {case.status}, not proposed", code="bad_case_state")
+    _html, pdf = write_notice(notice, notices_dir)  # only the issue that won writes the notice
     case.document = str(pdf)
     audit_log.append(session, actor=actor, action="case.issue", subject=f"case:{case.id}")
     session.flush()
@@ -353,26 +382,80 @@ def issue_case(
 def close_case(
     session: Session, case_id: int, *, reason: str, at: datetime, actor: str
 ) -> EnforcementCase:
+    """Close a case (rectified, withdrawn, superseded...), saying why: a blank reason is
+    refused (``bad_reason``)."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("say why the case is closed", code="bad_reason", field="reason")
+    refuse_nul(reason, field="reason")
     case = _case(session, case_id)
+    if not _close(session, case, reason=reason, at=as_aware(at), actor=actor):
+        raise RuleViolation(
+            f"case {case_id} was {case.status} meanwhile; look at it again before closing it",
+            code="bad_case_state",
+        )
+    return case
+
+
+def _close(
+    session: Session, case: EnforcementCase, *, reason: str, at: datetime, actor: str
+) -> bool:
+    """Close ``case``; False when another session changed its status since it was read
+    (refused as ``bad_case_state`` when it is closed already)."""
     if case.status == CaseStatus.CLOSED.value:
-        raise RuleViolation(f"case {case_id} is already closed", code="bad_case_state")
-    case.status = CaseStatus.CLOSED.value
-    case.closed_at = as_aware(at)
-    case.close_reason = reason
+        raise RuleViolation(f"case {case.id} is already closed", code="bad_case_state")
+    _not_before(case, at)
+    read = CaseStatus(case.status)
+    if not _change_status(
+        session, case, read, CaseStatus.CLOSED, closed_at=at, close_reason=reason
+    ):
+        if case.status == CaseStatus.CLOSED.value:
+            raise RuleViolation(f"case {case.id} is already closed", code="bad_case_state")
+        return False
     audit_log.append(
         session, actor=actor, action="case.close", subject=f"case:{case.id}", detail=reason
     )
     session.flush()
-    return case
+    return True
+
+
+def _change_status(
+    session: Session,
+    case: EnforcementCase,
+    expected: CaseStatus,
+    to: CaseStatus,
+    **values: object,
+) -> bool:
+    """Move ``case`` from ``expected`` to ``to`` (with ``values``) in one UPDATE conditional on
+    the status, then read it again; False when the status was no longer ``expected``.
+
+    Of two sessions doing it at once exactly one wins: on PostgreSQL the second UPDATE waits
+    for the first transaction and then finds the status changed; on SQLite it waits for the
+    write lock and reads the row only once it holds it.
+    """
+    won = session.scalar(
+        update(EnforcementCase)
+        .where(EnforcementCase.id == case.id, EnforcementCase.status == expected.value)
+        .values(status=to.value, **values)
+        .returning(EnforcementCase.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(case)
+    return won is not None
 
 
 def close_passed_rectifications(
     session: Session, *, at: datetime, actor: str
 ) -> list[EnforcementCase]:
-    """Close each issued rectification whose enterprise was re-inspected after issue and passed.
+    """Close each issued rectification order whose violations are shown rectified.
 
-    Judged per outlet on its latest re-inspection: an outlet that failed after the order and
-    passed a later visit is rectified; one whose latest visit failed keeps the order open.
+    An order is rectified when every outlet found in violation in its period is one of the
+    enterprise's catalogued outlets and its latest re-inspection after the day of issue passed:
+    an outlet that failed after the order and passed a later visit is rectified; one whose
+    latest visit failed, or that was never visited again, keeps the order open. Visits to
+    other outlets (ones that never violated, ones not in the catalogue) prove nothing; a
+    violation at an outlet the catalogue does not hold can only be closed by hand. An order
+    another session closes meanwhile is left to it.
     """
     closed = []
     open_orders = session.scalars(
@@ -382,29 +465,57 @@ def close_passed_rectifications(
         )
     ).all()
     for case in open_orders:
-        assert case.issued_at is not None
-        latest: dict[str, str] = {}  # outlet -> outcome of its latest re-inspection
-        for outlet, outcome in session.execute(
-            select(Inspection.outlet_code, Inspection.outcome)
-            .where(
-                Inspection.enterprise_id == case.enterprise_id,
-                Inspection.inspected_on > local_date(case.issued_at),
-            )
-            .order_by(Inspection.inspected_on, Inspection.id)
-        ):
-            latest[outlet] = outcome
-        after = list(latest.values())
-        if after and all(outcome == InspectionOutcome.PASS.value for outcome in after):
-            closed.append(
-                close_case(
-                    session,
-                    case.id,
-                    reason=f"re-inspection passed ({len(after)} outlets)",
-                    at=at,
-                    actor=actor,
-                )
-            )
+        rectified = _rectified_outlets(session, case)
+        if not rectified:
+            continue
+        reason = f"re-inspection passed ({rectified} outlets)"
+        try:
+            if _close(session, case, reason=reason, at=as_aware(at), actor=actor):
+                closed.append(case)
+        except RuleViolation as exc:
+            if exc.code != "bad_case_state":  # closed by another session: nothing to do
+                raise
     return closed
+
+
+def _rectified_outlets(session: Session, case: EnforcementCase) -> int:
+    """How many outlets violated in ``case``'s period, when each of them is catalogued and
+    passed its latest visit after the order was issued; 0 when the order is not rectified."""
+    assert case.issued_at is not None
+    period = parse_period(case.period)
+    of_enterprise = Inspection.enterprise_id == case.enterprise_id
+    violators = set(
+        session.scalars(
+            select(Inspection.outlet_code).where(
+                of_enterprise,
+                Inspection.inspected_on >= period.start,
+                Inspection.inspected_on < period.end,
+                Inspection.outcome == InspectionOutcome.VIOLATION.value,
+            )
+        )
+    )
+    catalogued = set(
+        session.scalars(
+            select(Outlet.code).where(
+                Outlet.enterprise_id == case.enterprise_id, Outlet.code.in_(violators)
+            )
+        )
+    )
+    if not violators or catalogued != violators:
+        return 0
+    latest: dict[str, str] = {}  # outlet -> outcome of its latest re-inspection
+    for outlet, outcome in session.execute(
+        select(Inspection.outlet_code, Inspection.outcome)
+        .where(
+            of_enterprise,
+            Inspection.inspected_on > local_date(case.issued_at),
+            Inspection.outlet_code.in_(violators),
+        )
+        .order_by(Inspection.inspected_on, Inspection.id)
+    ):
+        latest[outlet] = outcome
+    passed = {o for o, outcome in latest.items() if outcome == InspectionOutcome.PASS.value}
+    return len(violators) if passed == violators else 0
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from datetime import date
 
 from mvnoguard.errors import InvalidInput
 
-_PATTERN = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(\d{2})))?$")
+# ASCII digits only: ``\d`` (and ``int``) would read full-width or Arabic-Indic digits as the
+# same number under another label, a period of its own to every query and case.
+_PATTERN = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(\d{2})))?$", re.ASCII)
 FIRST_YEAR, LAST_YEAR = 1901, 2999
 
 

@@ -14,20 +14,20 @@ from mvnoguard.supervision.periods import Period
 from mvnoguard.supervision.violation_rates import violation_rates
 
 
-def publish_bulletin(
-    session: Session, period: Period, folder: Path, *, published_on: date
-) -> tuple[Path, Path]:
-    """Write the bulletin (HTML and PDF); only issued or closed measures are published."""
+def bulletin_rows(session: Session, period: Period) -> list[BulletinRow]:
+    """One row per enterprise inspected in the period, with the measures taken against it:
+    cases issued (and those closed after issue); a proposal withdrawn before it was issued was
+    never a measure, so it is not published."""
     rates = violation_rates(session, period)
     cases: dict[str, list[str]] = {}
     for code, kind in session.execute(
         select(Enterprise.code, EnforcementCase.kind)
         .join(Enterprise, Enterprise.id == EnforcementCase.enterprise_id)
-        .where(EnforcementCase.period == period.label, EnforcementCase.status != "proposed")
+        .where(EnforcementCase.period == period.label, EnforcementCase.issued_at.is_not(None))
         .order_by(EnforcementCase.id)
     ):
         cases.setdefault(code, []).append(kind)
-    rows = [
+    return [
         BulletinRow(
             enterprise_code=row.enterprise_code,
             enterprise_name=row.enterprise_name,
@@ -41,4 +41,11 @@ def publish_bulletin(
         )
         for row in rates.enterprises
     ]
+
+
+def publish_bulletin(
+    session: Session, period: Period, folder: Path, *, published_on: date
+) -> tuple[Path, Path]:
+    """Write the bulletin (HTML and PDF) of :func:`bulletin_rows`."""
+    rows = bulletin_rows(session, period)
     return write_bulletin(period.chinese, rows, folder, published_on=published_on)

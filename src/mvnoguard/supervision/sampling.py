@@ -10,10 +10,13 @@ the expected rate ``p`` of the size formula, and ``p(1 - p)`` grows up to ``p = 
 enterprise never inspected gets ``p = 0.5``, the largest sample.
 
 The draw is reproducible: each stratum's generator is seeded from the text
-``"{seed}|{enterprise_code}|{kind}"`` through SHA-256, and outlets are sorted by code before
-drawing, so one seed gives one plan whatever the order of the input and whatever the other
-enterprises. The plan is written as a CSV in the inspections contract's columns, for
-inspectors to fill in and for ``inspections import`` to read back.
+``"{seed}|{period}|{enterprise_code}|{kind}"`` through SHA-256, and outlets are sorted by code
+before drawing, so one seed and one period (the round's) give one plan whatever the order of the
+input and whatever the other enterprises. The period is in the inspection ids too, so the next
+round's plan draws afresh and its ids never collide with the last round's (a result imported
+under a known id with other results is quarantined). The plan is written as a CSV in the
+inspections contract's columns, for inspectors to fill in and for ``inspections import`` to read
+back.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from pathlib import Path
 from mvnoguard.domain.subscribers import OutletKind
 from mvnoguard.errors import InvalidInput
 from mvnoguard.output_paths import write_csv
-from mvnoguard.supervision.intervals import z_for
+from mvnoguard.supervision.intervals import check_confidence, z_for
+from mvnoguard.supervision.periods import Period
 
 PLAN_COLUMNS = (
     "inspection_id",
@@ -41,6 +45,9 @@ PLAN_COLUMNS = (
     "violations",
 )
 
+# The finest margin asked for: 0.01 percentage point already needs about 96 million outlets
+# inspected; far finer ones overflow the formula's floats (1e-160 squared is 0, or subnormal).
+MIN_MARGIN = 0.0001
 # A size computed as 86.0000000001 is 86: floating error must not cost an inspection.
 _CEIL_TOLERANCE = 1e-9
 
@@ -87,17 +94,15 @@ def sample_size(
 
     ``n0 = z² p (1 - p) / e²`` (Cochran; ``z = z_for(confidence)``, ``p = expected_rate``,
     ``e = margin``), then the finite-population correction ``n = n0 / (1 + (n0 - 1) / N)``,
-    rounded up and capped at ``N``; 0 when ``N`` is 0. (This is the Krejcie & Morgan table's
+    rounded up and capped at ``N``; 0 when ``N`` is 0. ``margin`` lies in [:data:`MIN_MARGIN`,
+    1). (This is the Krejcie & Morgan table's
     formula ``N z² p q / (e² (N - 1) + z² p q)``.)
     """
     if isinstance(population, bool) or not isinstance(population, int) or population < 0:
         raise InvalidInput(
             f"population must be a whole number >= 0, got {population!r}", field="population"
         )
-    if not 0.0 < margin < 1.0:
-        raise InvalidInput(
-            f"margin must lie strictly between 0 and 1, got {margin!r}", field="margin"
-        )
+    _check_margin(margin)
     if not 0.0 < expected_rate < 1.0:
         raise InvalidInput(
             f"expected_rate must lie strictly between 0 and 1, got {expected_rate!r}",
@@ -109,6 +114,14 @@ def sample_size(
     n0 = z * z * expected_rate * (1.0 - expected_rate) / (margin * margin)
     corrected = n0 / (1.0 + (n0 - 1.0) / population)
     return min(population, math.ceil(corrected - _CEIL_TOLERANCE))
+
+
+def _check_margin(margin: float) -> None:
+    if not MIN_MARGIN <= margin < 1.0:  # NaN fails too
+        raise InvalidInput(
+            f"margin must lie from {MIN_MARGIN} up to (not including) 1, got {margin!r}",
+            field="margin",
+        )
 
 
 def allocate_to_strata(n: int, sizes: Mapping[OutletKind, int]) -> dict[OutletKind, int]:
@@ -148,18 +161,22 @@ def plan_inspections(
     margin: float,
     confidence: float,
     seed: int,
+    period: Period,
     previous_rates: Mapping[str, float] | None = None,
     floor_rate: float = 0.05,
 ) -> list[PlannedInspection]:
-    """A stratified random inspection plan, reproducible for ``seed``.
+    """A stratified random inspection plan for the round of ``period``, reproducible for
+    ``seed`` and ``period``.
 
     For each enterprise: ``p`` is its previous violation rate clipped to
     ``[floor_rate, 0.5]`` (0.5 when it has none), ``n = sample_size(its outlets, margin,
     confidence, p)``, :func:`allocate_to_strata` splits ``n`` over own/agent/online, and each
     stratum's outlets are drawn without replacement. The plan is ordered by enterprise, then
-    stratum, then outlet code; ids are ``P{seed}-{enterprise_code}-{i:04d}``, ``i`` from 1
-    within each enterprise.
+    stratum, then outlet code; ids are ``P{seed}-{period}-{enterprise_code}-{i:04d}``, ``i`` from
+    1 within each enterprise.
     """
+    _check_margin(margin)  # even when there is no outlet to size a sample for
+    check_confidence(confidence)
     if not 0.0 < floor_rate <= 0.5:
         raise InvalidInput(
             f"floor_rate must lie in (0, 0.5], got {floor_rate!r}", field="floor_rate"
@@ -186,11 +203,12 @@ def plan_inspections(
         allocation = allocate_to_strata(n, {kind: len(group) for kind, group in by_kind.items()})
         chosen: list[OutletRef] = []
         for kind, group in by_kind.items():
-            drawn = _stratum_rng(seed, enterprise_code, kind).sample(group, allocation[kind])
+            rng = _stratum_rng(seed, period.label, enterprise_code, kind)
+            drawn = rng.sample(group, allocation[kind])
             chosen.extend(sorted(drawn, key=lambda outlet: outlet.outlet_code))
         plan.extend(
             PlannedInspection(
-                inspection_id=f"P{seed}-{enterprise_code}-{i:04d}",
+                inspection_id=f"P{seed}-{period.label}-{enterprise_code}-{i:04d}",
                 enterprise_code=enterprise_code,
                 outlet_code=outlet.outlet_code,
                 kind=outlet.kind,
@@ -240,8 +258,9 @@ def _strata_by_enterprise(
     }
 
 
-def _stratum_rng(seed: int, enterprise_code: str, kind: OutletKind) -> random.Random:
+def _stratum_rng(seed: int, period: str, enterprise_code: str, kind: OutletKind) -> random.Random:
     # Seeding with an int derived through SHA-256 is stable across runs and Python versions,
     # unlike hash() of a str, which is salted per process.
-    digest = hashlib.sha256(f"{seed}|{enterprise_code}|{kind.value}".encode()).digest()
+    text = f"{seed}|{period}|{enterprise_code}|{kind.value}"
+    digest = hashlib.sha256(text.encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))  # noqa: S311 - sampling, not secrets

@@ -1,13 +1,15 @@
 """Violation rates from secret inspections: per enterprise and overall, with Wilson intervals,
 tiers that never rank apart two enterprises whose intervals overlap, and the trend against the
-previous period. Nuisance rates (complaints and confirmed fraud numbers per 10,000 users) can
+previous period. A rate counts outlets, not visits: an outlet inspected more than once in the
+period counts once, judged by its first visit, and the other visits are reported as
+``reinspections``. Nuisance rates (complaints and confirmed fraud numbers per 10,000 users) can
 be set beside them with :meth:`ViolationRates.attach_nuisance`, so one answer shows both.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +35,8 @@ class EnterpriseRate:
     trend: str = "new"
     registry_violation_rate: float | None = None  # from the latest registry audit, if any
     nuisance: NuisanceRate | None = None  # complaints and fraud numbers, once attached
+    # Visits to outlets already inspected in the period: not counted in ``rate``.
+    reinspections: int = 0
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -43,6 +47,7 @@ class EnterpriseRate:
             "rate": self.rate.rate,
             "ci_low": self.rate.ci_low,
             "ci_high": self.rate.ci_high,
+            "reinspections": self.reinspections,
             "tier": self.tier,
             "violation_kinds": dict(sorted(self.violation_counts.items())),
             "trend": self.trend,
@@ -102,20 +107,42 @@ class ViolationRates:
         }
 
 
-def _tally(
-    session: Session, period: Period | None
-) -> tuple[dict[str, tuple[str, int, int]], dict[str, Counter[str]]]:
-    """Per enterprise: (name, inspected, violations), and violation kinds counted."""
+@dataclass
+class _Tally:
+    """One enterprise's inspections in a period: each outlet counted once, by its first visit
+    (visits of one day in the order they were stored); later visits are re-inspections."""
+
+    name: str
+    inspected: int = 0  # outlets
+    violations: int = 0  # outlets whose first visit found a violation
+    reinspections: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)  # of the first visits
+
+
+def _tally(session: Session, period: Period | None) -> dict[str, _Tally]:
+    """Per enterprise code, its tally of the period (of every inspection without a period)."""
     start, end = (period.start, period.end) if period else (None, None)
-    counts: dict[str, tuple[str, int, int]] = {}
-    kinds: dict[str, Counter[str]] = {}
-    for code, name, inspection in inspections_between(session, start, end):
-        _, inspected, violating = counts.get(code, (name, 0, 0))
-        bad = inspection.outcome == InspectionOutcome.VIOLATION.value
-        counts[code] = (name, inspected + 1, violating + bad)
-        tally = kinds.setdefault(code, Counter())
-        tally.update(k for k in inspection.violations.split(";") if k)
-    return counts, kinds
+    tallies: dict[str, _Tally] = {}
+    seen: set[tuple[str, str]] = set()
+    visits = sorted(
+        inspections_between(session, start, end),
+        key=lambda visit: (visit[2].inspected_on, visit[2].id),
+    )
+    for code, name, inspection in visits:
+        tally = tallies.setdefault(code, _Tally(name))
+        if (code, inspection.outlet_code) in seen:
+            tally.reinspections += 1
+            continue
+        seen.add((code, inspection.outlet_code))
+        tally.inspected += 1
+        tally.violations += inspection.outcome == InspectionOutcome.VIOLATION.value
+        tally.kinds.update(k for k in inspection.violations.split(";") if k)
+    return tallies
+
+
+def _overall(tallies: Iterable[_Tally]) -> Rate:
+    counted = list(tallies)
+    return rate_of(OVERALL, sum(t.violations for t in counted), sum(t.inspected for t in counted))
 
 
 def violation_rates(
@@ -126,43 +153,36 @@ def violation_rates(
 ) -> ViolationRates:
     """Rates of the period's inspections (all inspections without a period), next to each
     enterprise's registry-audit rate when ``registry_rates`` gives one."""
-    counts, kinds = _tally(session, period)
-    previous_counts = _tally(session, period.previous())[0] if period else {}
+    tallies = _tally(session, period)
+    previous_tallies = _tally(session, period.previous()) if period else {}
     rows = []
-    for code in sorted(counts):
-        name, inspected, violating = counts[code]
-        rate = rate_of(code, violating, inspected)
-        before = previous_counts.get(code)
-        previous = rate_of(code, before[2], before[1]) if before else None
+    for code in sorted(tallies):
+        tally = tallies[code]
+        rate = rate_of(code, tally.violations, tally.inspected)
+        before = previous_tallies.get(code)
+        previous = rate_of(code, before.violations, before.inspected) if before else None
         rows.append(
             EnterpriseRate(
                 code,
-                name,
+                tally.name,
                 rate,
-                dict(kinds.get(code, {})),
+                dict(tally.kinds),
                 None,
                 previous,
                 trend(rate, previous),
                 (registry_rates or {}).get(code),
+                reinspections=tally.reinspections,
             )
         )
     tier_of = tiers([row.rate for row in rows])
     for row in rows:
         row.tier = tier_of.get(row.enterprise_code)
     rows.sort(key=lambda r: (r.tier or 0, -(r.rate.rate or 0.0), r.enterprise_code))
-    total = rate_of(OVERALL, sum(c[2] for c in counts.values()), sum(c[1] for c in counts.values()))
-    previous_total = (
-        rate_of(
-            OVERALL,
-            sum(c[2] for c in previous_counts.values()),
-            sum(c[1] for c in previous_counts.values()),
-        )
-        if previous_counts
-        else None
-    )
+    total = _overall(tallies.values())
+    previous_total = _overall(previous_tallies.values()) if previous_tallies else None
     all_kinds: Counter[str] = Counter()
-    for tally in kinds.values():
-        all_kinds.update(tally)
+    for tally in tallies.values():
+        all_kinds.update(tally.kinds)
     overall = EnterpriseRate(
         OVERALL,
         "全部企业",
@@ -171,5 +191,6 @@ def violation_rates(
         None,
         previous_total,
         trend(total, previous_total),
+        reinspections=sum(tally.reinspections for tally in tallies.values()),
     )
     return ViolationRates(period.label if period else None, rows, overall)
