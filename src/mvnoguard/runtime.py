@@ -11,6 +11,7 @@ from functools import cached_property
 
 from mvnoguard.config import Settings
 from mvnoguard.domain.policy import Policy
+from mvnoguard.identity.key_ring import VAULT_LOCK_FILE, KeyLease
 from mvnoguard.identity.vault import KeyRing, PiiVault
 from mvnoguard.policy import load_policy
 from mvnoguard.registry.lifecycle import Lifecycle
@@ -31,7 +32,13 @@ class Runtime:
         return open_database(self.settings.resolved_database_url, vault=lambda: self.vault)
 
     @cached_property
+    def key_lease(self) -> KeyLease:
+        """Held from before the key ring is read until the process closes its runtime."""
+        return KeyLease(self.settings.keys_dir / VAULT_LOCK_FILE)
+
+    @cached_property
     def vault(self) -> PiiVault:
+        self.key_lease  # noqa: B018 - taken first: no rotation retires the ring under us
         return PiiVault(KeyRing.from_settings(self.settings))
 
     @cached_property
@@ -49,3 +56,5 @@ class Runtime:
     def close(self) -> None:
         if "database" in self.__dict__:
             self.database.dispose()
+        if "key_lease" in self.__dict__:
+            self.key_lease.release()

@@ -19,14 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from mvnoguard.analytics.store import RegistryStore
 from mvnoguard.cli import app
+from mvnoguard.config import Settings
 from mvnoguard.errors import MvnoguardError
 from mvnoguard.identity.documents import ric_check_character
+from mvnoguard.identity.key_ring import VAULT_LOCK_FILE, KeyLease
 from mvnoguard.identity.vault import KeyRing, PiiVault
+from mvnoguard.runtime import Runtime
 from mvnoguard.storage.database import Database, head_revision, open_database
 from mvnoguard.storage.models import AuditEntry, Enterprise, Identity, NumberBlock, Outlet
 from tests.linkage.test_complaints import CONTRACT_ROWS, write_csv
@@ -461,6 +465,32 @@ def test_vault_rotate_keeps_every_record_readable(home: Path) -> None:
     register(home, "17090000002")
     with store(home) as database, database.transaction() as session:
         assert len(session.scalars(select(Identity)).all()) == 1
+
+
+def test_vault_rotate_waits_for_the_home_to_itself(home: Path) -> None:
+    """A server (any process) holding the key ring would go on sealing under the version a
+    rotation retires: the rotation is refused while it runs, and nothing moves; a process
+    started during a rotation is refused too."""
+    setup_market(home)
+    register(home, "17090000001")
+    key_file = home / "keys" / "vault.json"
+    ring_before = key_file.read_text(encoding="utf-8")
+    serving = Runtime(Settings(home=home))
+    try:
+        assert serving.vault.ring.current == 1
+        busy = refused(home, "vault", "rotate")
+        assert busy.code == "vault_in_use"
+        assert key_file.read_text(encoding="utf-8") == ring_before
+        rotating = KeyLease(home / "keys" / VAULT_LOCK_FILE)
+        serving.close()
+        rotating.take_alone()
+        with pytest.raises(MvnoguardError) as during:
+            Runtime(Settings(home=home)).vault  # noqa: B018 - opening it is the test
+        assert during.value.code == "vault_rotating"
+        rotating.release()
+    finally:
+        serving.close()
+    assert "now under key version 2" in ok(home, "vault", "rotate")
 
 
 def test_vault_rotate_moves_complaint_reporters_and_a_reimport_adds_nothing(

@@ -316,9 +316,25 @@ def test_a_lost_or_foreign_key_ring_is_refused(
         KeyRing.from_settings(Settings(home=tmp_path, vault_key=first.to_json())).to_json()
         == first.to_json()
     )  # the home's own ring, given in the environment
+    check = tmp_path / "keys" / "vault.check"
+    stranger = first.rotate().retire(first.current)  # a version 2 this home never saw
+    with pytest.raises(ConfigurationError) as unseen:
+        KeyRing.from_settings(Settings(home=tmp_path, vault_key=stranger.to_json()))
+    assert unseen.value.code == "vault_key_mismatch"
     rotated = first.rotate()
+    rotated.check_against(check)  # as vault rotate does, before it retires the old version
     rotated.retire(first.current).save(tmp_path / "keys" / "vault.json")
     assert KeyRing.from_settings(home).current == rotated.current  # a rotation is no stranger
+    with pytest.raises(ConfigurationError) as stale:  # the key file from before the rotation
+        KeyRing.from_settings(Settings(home=tmp_path, vault_key=first.to_json()))
+    assert stale.value.code == "vault_key_stale"
+    for damaged in ("[1, 2]", '{"1": 5}', '{"one": "x"}'):
+        saved = check.read_text(encoding="utf-8")
+        check.write_text(damaged, encoding="utf-8")
+        with pytest.raises(ConfigurationError) as unreadable:
+            KeyRing.from_settings(home)
+        assert "vault check file" in unreadable.value.message
+        check.write_text(saved, encoding="utf-8")
     (tmp_path / "keys" / "vault.json").unlink()
     with pytest.raises(ConfigurationError) as lost:
         KeyRing.from_settings(home)

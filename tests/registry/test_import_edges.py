@@ -16,6 +16,8 @@ from mvnoguard.analytics.store import RegistryStore
 from mvnoguard.errors import ConfigurationError
 from mvnoguard.identity.vault import PiiVault
 from mvnoguard.registry.bulk_import import ImportSummary, import_registry
+from mvnoguard.registry.snapshot_keys import rotate_snapshots
+from mvnoguard.registry.snapshot_retention import purge_snapshots
 from mvnoguard.storage.database import Database
 from tests.registry.builders import ric
 from tests.registry.test_bulk_import import HEADER, _row, _snapshot_of_e01, write_snapshot
@@ -273,6 +275,31 @@ def test_only_a_valid_guardian_document_counts_as_a_guardian(
     tokens = dict(zip(stored(home), stored(home, "guardian_token"), strict=True))
     assert tokens["17090000001"] is None  # "N/A" is no guardian: the audit counts a minor alone
     assert tokens["17090000002"] is not None
+
+
+def test_a_rotation_moves_tokens_and_never_gives_or_takes_one(
+    tmp_path: Path, home: Path, database: Database, vault: PiiVault
+) -> None:
+    """``vault rotate`` re-keys the snapshots' tokens: an invalid guardian document still has
+    none after it (the audit still counts that minor alone), and a purged row keeps its token
+    though its number is gone (the period's counts stay)."""
+    child = ric(birth="20100307", sequence=5)
+    rows = [
+        _row("17090000001", doc_number=child, guardian_doc_type="RIC", guardian_doc_number="N/A"),
+        _row("17090000002", doc_number=child, guardian_doc_type="RIC", guardian_doc_number=ric()),
+        _row("17090000003", status="cancelled", cancelled_at="2015-07-01T10:00:00"),
+    ]
+    _snapshot_of_e01(tmp_path / "snap", rows)
+    import_registry(tmp_path / "snap", home=home, database=database, vault=vault)
+    purge_snapshots(RegistryStore(home), cutoff=datetime.fromisoformat("2016-01-01T00:00+08:00"))
+    before = dict(zip(stored(home), stored(home, "doc_token"), strict=True))
+    rotate_snapshots(RegistryStore(home), PiiVault(vault.ring.rotate()))
+    guardians = dict(zip(stored(home), stored(home, "guardian_token"), strict=True))
+    holders = dict(zip(stored(home), stored(home, "doc_token"), strict=True))
+    assert guardians["17090000001"] is None
+    assert str(guardians["17090000002"]).startswith("v2:")
+    assert holders["17090000003"] == before["17090000003"]  # purged: nothing to recompute from
+    assert str(holders["17090000001"]).startswith("v2:")
 
 
 def test_a_damaged_manifest_is_a_clear_error(

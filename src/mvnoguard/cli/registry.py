@@ -19,6 +19,7 @@ from mvnoguard.domain.calendar import not_in_future, utc_now
 from mvnoguard.domain.subscribers import HostNetwork, LifecycleEventKind, OutletKind
 from mvnoguard.errors import ConfigurationError, InvalidInput, RegistrationRefused
 from mvnoguard.identity.documents import parse_document_input
+from mvnoguard.identity.key_ring import VAULT_CHECK_FILE
 from mvnoguard.identity.vault import VAULT_KEY_FILE, PiiVault
 from mvnoguard.linkage import complaints
 from mvnoguard.registry import catalog
@@ -69,8 +70,10 @@ def vault_rotate(ctx: typer.Context) -> None:
     path = rt.settings.keys_dir / VAULT_KEY_FILE
     check_snapshots(RegistryStore(rt.settings.home))  # a damaged file stops it before any move
     old_ring = rt.vault.ring
+    rt.key_lease.take_alone()  # no other process may go on sealing under a version we retire
     new_ring = old_ring.rotate()
     new_ring.save(path)  # both versions saved before any record moves
+    new_ring.check_against(rt.settings.keys_dir / VAULT_CHECK_FILE)  # the new version recorded
     new_vault = PiiVault(new_ring)
     with rt.database.transaction() as session:
         moved = rotate_keys(session, new_vault)

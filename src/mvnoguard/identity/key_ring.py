@@ -32,13 +32,27 @@ from typing import TYPE_CHECKING, Any
 
 from mvnoguard.errors import ConfigurationError
 
+try:
+    import fcntl
+except ImportError:  # not a POSIX system
+    fcntl = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from mvnoguard.config import Settings
 
-__all__ = ["KEY_BYTES", "MAX_KEY_VERSION", "VAULT_KEY_FILE", "KeyRing", "KeyVersion"]
+__all__ = [
+    "KEY_BYTES",
+    "MAX_KEY_VERSION",
+    "VAULT_KEY_FILE",
+    "VAULT_LOCK_FILE",
+    "KeyLease",
+    "KeyRing",
+    "KeyVersion",
+]
 
 VAULT_KEY_FILE = "vault.json"
 VAULT_CHECK_FILE = "vault.check"  # fingerprints of the ring's versions (see from_settings)
+VAULT_LOCK_FILE = "vault.lock"  # held by every process using the ring (see KeyLease)
 _CHECK_TEXT = b"mvnoguard vault key check"
 KEY_BYTES = 32
 MAX_KEY_VERSION = 0xFFFF
@@ -223,7 +237,7 @@ class KeyRing:
         record the versions the file lacks (new ones after a rotation)."""
         mine = self.fingerprints()
         try:
-            known: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+            known: Any = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             known = {}
         except (OSError, ValueError) as exc:
@@ -231,13 +245,29 @@ class KeyRing:
                 f"the vault check file {path} cannot be read ({type(exc).__name__}); "
                 "restore it from its backup"
             ) from None
-        differ = sorted(v for v in mine.keys() & known.keys() if mine[v] != known[v])
-        if differ:
+        if not isinstance(known, dict) or not all(
+            isinstance(k, str) and k.isdigit() and isinstance(v, str) for k, v in known.items()
+        ):
             raise ConfigurationError(
-                f"the vault key ring is not the one this home's data was sealed with (key "
-                f"version {differ[0]} differs): use the home's own key file or "
-                "MVNOGUARD_VAULT_KEY",
+                f"the vault check file {path} is not a map of key versions to fingerprints; "
+                "restore it from its backup"
+            )
+        differ = sorted(v for v in mine.keys() & known.keys() if mine[v] != known[v])
+        if differ or (known and not mine.keys() & known.keys()):
+            which = f"key version {differ[0]} differs" if differ else "no key version in common"
+            raise ConfigurationError(
+                f"the vault key ring is not the one this home's data was sealed with ({which}): "
+                "use the home's own key file or MVNOGUARD_VAULT_KEY",
                 code="vault_key_mismatch",
+            )
+        newest = max((int(v) for v in known), default=0)
+        if self.current < newest:
+            raise ConfigurationError(
+                f"the vault key ring's current version {self.current} is older than this home's "
+                f"newest, {newest} (a key file from before a rotation?): data sealed since would "
+                "not open, and new identities would get tokens that match none of it; use the "
+                "home's current key file or MVNOGUARD_VAULT_KEY",
+                code="vault_key_stale",
             )
         if mine.keys() - known.keys():
             _ensure_private_dir(path)
@@ -401,3 +431,55 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class KeyLease:
+    """This process's hold on a home's key ring, so no version is retired under a process that
+    still seals or looks up with it.
+
+    Every process that opens the vault (a command, each ``serve`` worker) holds a shared lock
+    on ``HOME/keys/vault.lock`` until it ends; ``vault rotate`` must have it alone
+    (:meth:`take_alone`). A process started during a rotation is refused (``vault_rotating``),
+    and a rotation while another process holds the ring is refused (``vault_in_use``): a
+    server that kept the old ring would seal new data under the retired version and miss
+    identities re-keyed under the new one. Processes on other machines sharing a PostgreSQL
+    store hold no lock here: stop them before a rotation (see README).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._fd: int | None = None
+        if fcntl is None:  # no advisory locks here: nothing to hold
+            return
+        _ensure_private_dir(path)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise _file_error(path, "open", exc) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConfigurationError(
+                "the vault's keys are being rotated (mvnoguard vault rotate): try again when "
+                "it has finished",
+                code="vault_rotating",
+            ) from None
+        self._fd = fd
+
+    def take_alone(self) -> None:
+        """Hold the ring alone (a rotation), or refuse while another process holds it."""
+        if self._fd is None or fcntl is None:
+            return
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigurationError(
+                "other mvnoguard processes are using this home's vault keys (mvnoguard serve, "
+                "or another command): stop them, then rotate",
+                code="vault_in_use",
+            ) from None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the file lets go of its lock
+            self._fd = None

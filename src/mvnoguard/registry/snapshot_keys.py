@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mvnoguard.analytics import store
@@ -44,14 +45,22 @@ def _rekeyed(table: pa.Table, vault: PiiVault, *, reseal: bool) -> pa.Table:
             resealed = pa.array(vault.encrypt_many(clear, context=context), pa.binary())
             table = table.set_column(table.schema.get_field_index(sealed), sealed, resealed)
         if type_column is not None and token_column is not None:
+            numbers = pa.array(clear, pa.string())
             tokens = identity_token_column(
                 vault,
                 table.column(type_column).combine_chunks(),
-                pa.array(clear, pa.string()),
+                numbers,
                 None if nation_column is None else table.column(nation_column).combine_chunks(),
             )
+            # Only a token there is moved, and only where its number is still sealed: the import
+            # gives none to an invalid document, and a purged row keeps its token (its number is
+            # gone), so a rotation never changes which rows an audit counts.
+            old = table.column(token_column).combine_chunks()
+            moved = pc.if_else(
+                pc.and_(pc.is_valid(old), pc.is_valid(numbers)), pa.array(tokens, pa.string()), old
+            )
             index = table.schema.get_field_index(token_column)
-            table = table.set_column(index, token_column, pa.array(tokens, pa.string()))
+            table = table.set_column(index, token_column, moved)
     return table
 
 
