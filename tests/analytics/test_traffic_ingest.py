@@ -175,6 +175,26 @@ def test_a_stray_quote_inside_a_value_is_text_and_loses_no_row(tmp_path: Path) -
     ]
 
 
+def test_a_quote_never_closed_costs_its_row_only(tmp_path: Path) -> None:
+    """A quote opened and never closed: its row is quarantined, the rows after it are read."""
+    source = _write(
+        tmp_path / "calls.csv",
+        CALLS_HEADER,
+        GOOD_CALL,  # line 1
+        '"' + GOOD_CALL,  # line 2: the quote opens and never closes
+        GOOD_CALL,
+        GOOD_CALL.replace(",out,", ",both,"),  # line 4
+        GOOD_CALL,
+    )
+    result, table = _run(tmp_path, "calls", source)
+    assert _faults(result) == {
+        ("calls.csv", 2, "", "bad_csv"),
+        ("calls.csv", 4, "direction", "bad_direction"),
+    }
+    assert (result.accepted, result.quarantined) == (3, 2)
+    assert table.num_rows == 3
+
+
 def test_parquet_rows_are_numbered_from_one(tmp_path: Path) -> None:
     path = tmp_path / "calls.parquet"
     rows = [GOOD_CALL.split(","), GOOD_CALL.replace(",out,", ",both,").split(",")]

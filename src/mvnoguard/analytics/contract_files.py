@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,7 +291,11 @@ def _still_quoted(text: str, inside: bool) -> bool:
 
 
 def _csv_batches(path: Path, batch_rows: int, shown: str) -> Iterator[Batch]:
-    """Stream a CSV: each physical line is decoded on its own, so one bad byte costs one row."""
+    """Stream a CSV: each physical line is decoded on its own, so one bad byte costs one row.
+
+    A quote opened and never closed would swallow the rest of the file: at the end the line
+    it opened on is quarantined (``bad_csv``) and the lines after it are read again as records.
+    """
     problems: list[RowProblem] = []
     name = shown
     try:
@@ -306,27 +311,58 @@ def _csv_batches(path: Path, batch_rows: int, shown: str) -> Iterator[Batch]:
         width = len(header)
         columns: list[list[str | None]] = [[] for _ in header]
         rows: list[int] = []
-        line_no = 0
-        pending = ""
-        pending_start = 0
+        lines = enumerate(handle, start=1)
+        again: deque[tuple[int, str]] = deque()  # lines to read again after an open quote
+        pending: list[tuple[int, str]] = []  # the lines of a record whose quote is still open
         quoted = False  # the pending record ends inside a quoted field
-        for raw in handle:
-            line_no += 1
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                problems.append(
-                    RowProblem(name, line_no, "", "bad_encoding", "the row is not valid UTF-8")
-                )
-                pending, quoted = "", False
-                continue
-            if not pending:
-                pending_start = line_no
-            pending += text
+        while True:
+            if again:
+                line_no, text = again.popleft()
+            else:
+                item = next(lines, None)
+                if item is None:
+                    if not pending:
+                        break
+                    (line_no, _), *rest = pending
+                    problems.append(
+                        RowProblem(
+                            name,
+                            line_no,
+                            "",
+                            "bad_csv",
+                            "unterminated quoted field: the quote opened on this row is "
+                            "never closed",
+                        )
+                    )
+                    again.extend(rest)
+                    pending, quoted = [], False
+                    continue
+                line_no, raw = item
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    if pending:  # the quoted record it was part of is lost with it
+                        problems.append(
+                            RowProblem(
+                                name,
+                                pending[0][0],
+                                "",
+                                "bad_encoding",
+                                f"a quoted value runs on to row {line_no}, which is not UTF-8",
+                            )
+                        )
+                    problems.append(
+                        RowProblem(name, line_no, "", "bad_encoding", "the row is not valid UTF-8")
+                    )
+                    pending, quoted = [], False
+                    continue
+            pending.append((line_no, text))
             quoted = _still_quoted(text, quoted)
             if quoted:  # a quoted field runs on to the next line
                 continue
-            record_text, pending = pending, ""
+            pending_start = pending[0][0]
+            record_text = "".join(t for _, t in pending)
+            pending = []
             if not record_text.strip():
                 continue
             try:
@@ -351,10 +387,6 @@ def _csv_batches(path: Path, batch_rows: int, shown: str) -> Iterator[Batch]:
             if len(rows) >= batch_rows:
                 yield _csv_batch(header, columns, rows, problems)
                 columns, rows, problems = [[] for _ in header], [], []
-        if pending:
-            problems.append(
-                RowProblem(name, pending_start, "", "bad_csv", "unterminated quoted field")
-            )
         if rows or problems:
             yield _csv_batch(header, columns, rows, problems)
 
