@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,36 @@ def test_detect_refuses_a_missing_file(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "error[" in result.stderr
+
+
+def test_the_machines_time_zone_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Activated 20:00 Beijing time on 28 February: 31 days before 31 March, on any machine."""
+    calls = tmp_path / "calls.csv"
+    rows = [f"17012345678,1380013{i:04d},out,2026-03-31T10:{i % 60:02d}:00,5" for i in range(20)]
+    calls.write_text(
+        "msisdn,other_party,direction,start_time,duration_s\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
+    activations = tmp_path / "activations.csv"
+    activations.write_text(
+        "msisdn,activated_at\n17012345678,2026-02-28T20:00:00+08:00\n", encoding="utf-8"
+    )
+    days = []
+    try:
+        for zone in ("UTC", "Asia/Shanghai"):
+            monkeypatch.setenv("TZ", zone)
+            time.tzset()
+            result = screen(
+                calls=[calls],
+                activations=activations,
+                work=tmp_path / zone / "traffic",
+                quarantine_dir=tmp_path / zone / "quarantine",
+                settings=DetectionSettings(),
+            )
+            days.append(result.table.column("days_active_before").to_pylist())
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert days == [[31], [31]]

@@ -112,6 +112,9 @@ def _peaks_sql(daily: str, numbers: str, s: DetectionSettings) -> str:
 def candidates(features: FeatureFiles, settings: DetectionSettings) -> tuple[pa.Table, int]:
     """The candidate rows (see :func:`_peaks_sql`) and how many numbers the records hold."""
     with duckdb.connect() as con:
+        # days_active_before casts a timestamp to a date, which follows the session's zone:
+        # pinned to UTC as in the feature engines, or the machine's zone would move the day.
+        con.execute("SET TimeZone = 'UTC'")
         table = con.sql(
             _peaks_sql(features.daily_glob, features.numbers_glob, settings)
         ).to_arrow_table()
