@@ -350,6 +350,36 @@ def test_timestamps_without_an_offset_are_beijing_time(
     assert table.column("start_time").to_pylist() == [utc]
 
 
+def test_times_outside_1990_to_2099_are_bad_times(tmp_path: Path) -> None:
+    """Placeholders such as 0001-01-01 and 9999-12-31 are quarantined, in every table."""
+    calls = _write(
+        tmp_path / "calls.csv",
+        CALLS_HEADER,
+        *(
+            f"17012345678,13912345678,out,{written},1,,"
+            for written in (
+                "0001-01-01T00:00:00",  # 1
+                "9999-12-31T20:00:00Z",  # 2
+                "1989-12-31T23:59:59Z",  # 3
+                "2100-01-01T00:00:00Z",  # 4
+                "1990-01-01T08:00:00",  # 5: 1990-01-01 00:00 UTC
+                "2099-12-31T23:59:59Z",  # 6
+            )
+        ),
+    )
+    result, table = _run(tmp_path, "calls", calls)
+    assert _faults(result) == {("calls.csv", row, "start_time", "bad_time") for row in (1, 2, 3, 4)}
+    assert table.column("start_time").to_pylist() == [
+        _utc(1990, 1, 1, 0),
+        datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ]
+    activations = _write(
+        tmp_path / "activations.csv", "msisdn,activated_at", "17012345678,0001-01-01"
+    )
+    result, _ = _run(tmp_path, "activations", activations, out="activations")
+    assert _faults(result) == {("activations.csv", 1, "activated_at", "bad_time")}
+
+
 def test_parquet_timestamps_without_a_zone_are_beijing_time(tmp_path: Path) -> None:
     path = tmp_path / "calls.parquet"
     naive = pa.array([datetime(2026, 3, 2, 10)], pa.timestamp("us"))

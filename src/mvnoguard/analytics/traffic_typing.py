@@ -27,7 +27,8 @@ stored in an integer, so an integer column holds mobile numbers, 86 + mobile, or
 Timestamps are ISO 8601 (``2026-03-02T10:00:00``, a space for the T, optional fraction and
 offset, or a bare date); without an offset they are Beijing time (UTC+8). Impossible dates and
 times (30 February, 25:00) are quarantined. Parquet timestamps without a zone are Beijing time
-too. ``duration_s`` is a whole number of seconds from 0 to 86,400.
+too. A time before 1990 or from 2100 on (UTC) is quarantined as ``bad_time`` like an impossible
+one. ``duration_s`` is a whole number of seconds from 0 to 86,400.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ TrafficTable = Literal["calls", "messages", "complaints", "activations"]
 Kind = Literal["number", "party", "time", "duration", "choice", "label", "text"]
 
 MAX_DURATION_S: Final = 86_400
+# Records' times are taken from 1990 to the end of 2099 (UTC): anything else is a typing slip
+# or a placeholder (0001-01-01, 9999-12-31), which dates cannot be computed on.
+EARLIEST_TIME: Final = "1990-01-01 00:00:00+00"
+LATEST_TIME: Final = "2100-01-01 00:00:00+00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +139,7 @@ REASONS: Final[dict[str, str]] = {
     "bad_number": "not a phone number in an accepted form",
     "bad_direction": "direction must be out or in",
     "bad_category": "category must be fraud, harassment, spam or other",
-    "bad_time": "not an ISO 8601 timestamp, or no such date or time",
+    "bad_time": "not an ISO 8601 timestamp, no such date or time, or not from 1990 to 2099",
     "bad_duration": f"duration must be whole seconds from 0 to {MAX_DURATION_S}",
 }
 
@@ -327,9 +332,20 @@ def typing_sql(table: TrafficTable, source: str, types: dict[str, str]) -> str:
     originals = ", ".join(
         f'CASE WHEN flagged THEN "r_{f.name}"::VARCHAR END AS "r_{f.name}"' for f in fields
     )
+    # A time out of range is no time: NULL, so it is quarantined as bad_time.
+    in_range = ", ".join(
+        f'CASE WHEN "v_{f.name}" >= TIMESTAMPTZ {sql_literal(EARLIEST_TIME)} '
+        f'AND "v_{f.name}" < TIMESTAMPTZ {sql_literal(LATEST_TIME)} '
+        f'THEN "v_{f.name}" END AS "v_{f.name}"'
+        for f in fields
+        if f.kind == "time"
+    )
+    replace = f" REPLACE ({in_range})" if in_range else ""
+    bounded = f"SELECT *{replace} FROM typed_any"
     return (
         f"WITH cleaned AS (SELECT source_row, {raw}, {cleaned} FROM {source}), "
-        f"typed AS (SELECT *, {typed} FROM cleaned), "
+        f"typed_any AS (SELECT *, {typed} FROM cleaned), "
+        f"typed AS ({bounded}), "
         f"checked AS (SELECT *, {', '.join(checks)} FROM typed), "
         f"flagged AS (SELECT *, ({' OR '.join(flags)}) AS flagged FROM checked) "
         f"SELECT {values}, {faults}, {extras + ', ' if extras else ''}source_row, {originals} "
