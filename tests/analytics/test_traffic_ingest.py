@@ -231,6 +231,9 @@ def test_parquet_rows_are_numbered_from_one(tmp_path: Path) -> None:
         ("123150", 86123150),
         ("１７０１２３４５６７８", 8617012345678),  # full-width digits, as normalize_msisdn
         ("＋８６ １７０ １２３４ ５６７８", 8617012345678),
+        ("17012345678.0", 8617012345678),  # a number column written as decimals
+        ("10086.0", 8610086),
+        ("95588.00", 8695588),
     ],
 )
 def test_every_number_form_is_normalised(tmp_path: Path, written: str, stored: int) -> None:
@@ -242,12 +245,29 @@ def test_every_number_form_is_normalised(tmp_path: Path, written: str, stored: i
     )
     result, table = _run(tmp_path, "calls", source)
     assert table.column("other_party").to_pylist()[0] == stored
-    is_short_code = len(written) <= 6
+    is_short_code = stored < 10**9
     if is_short_code:
         assert _faults(result) == {("calls.csv", 2, "msisdn", "bad_number")}
     else:
         assert table.column("msisdn").to_pylist()[1] == stored
         assert result.quarantined == 0
+
+
+def test_a_decimal_with_a_fraction_is_no_number(tmp_path: Path) -> None:
+    """Dots are separators (170.1234.5678), but 10086.5 is a decimal, not 100865."""
+    source = _write(
+        tmp_path / "calls.csv",
+        CALLS_HEADER,
+        "17012345678,10086.5,out,2026-03-02T10:00:00,1,,",
+        "17012345678.5,13912345678,out,2026-03-02T10:00:00,1,,",
+        "17012345678,170.1234.5670,out,2026-03-02T10:00:00,1,,",
+    )
+    result, table = _run(tmp_path, "calls", source)
+    assert _faults(result) == {
+        ("calls.csv", 1, "other_party", "bad_number"),
+        ("calls.csv", 2, "msisdn", "bad_number"),
+    }
+    assert table.column("other_party").to_pylist() == [8617012345670]
 
 
 def _three_calls(path: Path, msisdn: pa.Array, other_party: pa.Array) -> Path:

@@ -10,7 +10,9 @@ writes files, and never calls Python once per row.
 
 Numbers are stored as E.164 digits without the '+' in ``int64`` (``8617012345678``); use
 :func:`e164_text` or :func:`e164_sql` to show them as ``+8617012345678``. Accepted forms, after
-spaces, dashes, dots and parentheses are removed:
+a trailing ``.0`` of a whole number written as a decimal (``17012345678.0``, as pandas and Excel
+write number columns) and then spaces, dashes, dots and parentheses are removed (a decimal
+with a fraction, ``10086.5``, is no number):
 
 * a Chinese mobile number (11 digits starting with 1), bare or after ``+86``, ``0086``, ``86``;
 * a Chinese fixed line with its trunk 0 (``0`` + area code + subscriber, 10 to 12 digits),
@@ -177,6 +179,7 @@ _MOBILE = r"(?:\+86|0086|86)?1\d{10}"
 _FIXED = r"0[1-9]\d{8,10}"
 _SHORT = r"[19]\d{4,5}"
 _INTERNATIONAL = r"(?:\+|00)[1-9]\d{4,16}"
+_DECIMAL = r"[+]?\d+[.]\d{1,2}"  # one dot, then one or two digits: a fraction, not a group
 _TIMESTAMP = (
     r"\d{4}-\d{2}-\d{2}"
     r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?"
@@ -219,6 +222,12 @@ def _cleaned(f: Field, source_type: str) -> str:
         return f"nullif(lower(trim({text})), '')"
     if f.kind == "text":
         return f"nullif({text}, '')"
+    if f.kind in ("number", "party"):
+        # A number column pandas or Excel wrote as decimals (17012345678.0): the whole number,
+        # before separators (dots among them) are dropped and the zero would become a digit.
+        t = f"trim({text})"
+        whole = f"regexp_replace({t}, '^([+]?[0-9]+)[.]0+$', '\\1')"
+        return f"nullif(CASE WHEN contains({t}, '.') THEN {whole} ELSE {t} END, '')"
     return f"nullif(trim({text}), '')"
 
 
@@ -254,6 +263,8 @@ def _typed(f: Field, source_type: str) -> str:
             f"CASE WHEN {c} GLOB '1{_D * 10}' THEN 8600000000000 + {c}::BIGINT "
             f"WHEN {c} GLOB '+861{_D * 10}' THEN {c}[2:]::BIGINT "
             f"WHEN {c} GLOB '861{_D * 10}' THEN {c}::BIGINT "
+            # 10086.5 is a decimal, not the digits 100865 (a whole one lost its .0 above).
+            f"WHEN regexp_full_match({c}, '{_DECIMAL}') THEN NULL "
             f"WHEN regexp_full_match({t}, '{_MOBILE}') THEN ('86' || right({t}, 11))::BIGINT "
             f"WHEN regexp_full_match({t}, '{_FIXED}') THEN ('86' || {t}[2:])::BIGINT{short} END"
         )
