@@ -7,8 +7,10 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from mvnoguard.detection.content import content_scorer
 from mvnoguard.detection.evaluation import Evaluation, evaluate, read_truth
 from mvnoguard.detection.screening import RISK_LIST_COLUMNS, Screening, screen
 from mvnoguard.detection.settings import DetectionSettings
@@ -149,3 +151,38 @@ def test_the_machines_time_zone_changes_nothing(
         monkeypatch.undo()
         time.tzset()
     assert days == [[31], [31]]
+
+
+class _ModelAtItsOwnThreshold:
+    """An SMS model scoring every text 0.4, whose cross-validated cut-off is 0.35."""
+
+    threshold = 0.35
+
+    def score(self, texts: list[str]) -> np.ndarray:
+        return np.full(len(texts), 0.4)
+
+
+def test_messages_are_spam_at_the_content_models_own_threshold(tmp_path: Path) -> None:
+    messages = tmp_path / "messages.csv"
+    rows = [
+        f"17099990000,1580000{i:04d},out,2026-03-02T10:{i % 60:02d}:00,buy now" for i in range(40)
+    ]
+    messages.write_text(
+        "msisdn,other_party,direction,sent_at,content\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
+    calls = tmp_path / "calls.csv"
+    calls.write_text(
+        "msisdn,other_party,direction,start_time,duration_s\n"
+        "17099990000,13800138000,out,2026-03-02T09:00:00,30\n",
+        encoding="utf-8",
+    )
+    result = screen(
+        calls=[calls],
+        messages=[messages],
+        work=tmp_path / "traffic",
+        quarantine_dir=tmp_path / "quarantine",
+        settings=DetectionSettings(),
+        content_scorer=content_scorer(_ModelAtItsOwnThreshold()),  # type: ignore[arg-type]
+    )
+    assert result.table.column("s_spam").to_pylist() == [40]

@@ -152,7 +152,7 @@ def screen(
 
     ``work`` holds the normalised records and the features (replaced on every run);
     ``content_scorer(messages_dir, out_file)`` scores the distinct message texts and returns
-    the Parquet file of ``content, spam_score`` it wrote; ``behaviour_model`` adds its
+    the Parquet file of ``content, spam_score, is_spam`` it wrote; ``behaviour_model`` adds its
     nuisance probability to the rules' strengths.
     """
 
