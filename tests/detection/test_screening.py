@@ -186,3 +186,21 @@ def test_messages_are_spam_at_the_content_models_own_threshold(tmp_path: Path) -
         content_scorer=content_scorer(_ModelAtItsOwnThreshold()),  # type: ignore[arg-type]
     )
     assert result.table.column("s_spam").to_pylist() == [40]
+
+
+def test_a_ramp_lowered_in_the_policy_is_not_undone_by_the_pre_filter(tmp_path: Path) -> None:
+    """12 unanswered calls to strangers: below the default pre-filter (15 strangers), but a
+    fraud caller once the policy's fraud ramp starts at 5."""
+    calls = tmp_path / "calls.csv"
+    rows = [f"17012345678,1380013{i:04d},out,2026-03-02T10:{i:02d}:00,0" for i in range(12)]
+    calls.write_text(
+        "msisdn,other_party,direction,start_time,duration_s\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
+    result = screen(
+        calls=[calls],
+        work=tmp_path / "traffic",
+        quarantine_dir=tmp_path / "quarantine",
+        settings=DetectionSettings(fraud_strangers=(5.0, 10.0)),
+    )
+    assert [(f.msisdn, f.category.value) for f in result.findings] == [(8617012345678, "fraud")]

@@ -72,6 +72,7 @@ class Screening:
 
 def _peaks_sql(daily: str, numbers: str, s: DetectionSettings) -> str:
     """Each candidate number's window figures and its worst day for every rule (DuckDB)."""
+    floor = s.candidate_floors()
     return f"""
     WITH d AS (SELECT * FROM read_parquet('{daily}')),
     peaks AS (
@@ -99,12 +100,12 @@ def _peaks_sql(daily: str, numbers: str, s: DetectionSettings) -> str:
            ELSE date_diff('day', CAST(n.activated_at + INTERVAL 8 HOUR AS DATE), n.first_day)
       END AS days_active_before
     FROM read_parquet('{numbers}') n JOIN peaks p USING (msisdn)
-    WHERE p.f_strangers >= {s.candidate_strangers}
-       OR p.h_calls_to_one >= {s.candidate_calls_to_one}
-       OR p.r_unanswered >= {s.candidate_unanswered}
-       OR p.s_messages >= {s.candidate_messages}
-       OR n.imei_sharing >= {s.candidate_sharing}
-       OR n.complaints >= {s.candidate_complaints}
+    WHERE p.f_strangers >= {floor["strangers"]}
+       OR p.h_calls_to_one >= {floor["calls_to_one"]}
+       OR p.r_unanswered >= {floor["unanswered"]}
+       OR p.s_messages >= {floor["messages"]}
+       OR n.imei_sharing >= {floor["sharing"]}
+       OR n.complaints >= {floor["complaints"]}
     ORDER BY n.msisdn
     """
 
