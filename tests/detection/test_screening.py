@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from mvnoguard.detection.content import content_scorer
 from mvnoguard.detection.evaluation import Evaluation, evaluate, read_truth
 from mvnoguard.detection.screening import RISK_LIST_COLUMNS, Screening, screen
 from mvnoguard.detection.settings import DetectionSettings
+from mvnoguard.errors import Conflict
 from mvnoguard.synth.traffic import generate_traffic
 from tests.cli.test_cli import run_cli
 
@@ -204,3 +206,32 @@ def test_a_ramp_lowered_in_the_policy_is_not_undone_by_the_pre_filter(tmp_path: 
         settings=DetectionSettings(fraud_strangers=(5.0, 10.0)),
     )
     assert [(f.msisdn, f.category.value) for f in result.findings] == [(8617012345678, "fraud")]
+
+
+def test_a_second_run_on_the_same_work_folder_is_refused(tmp_path: Path) -> None:
+    """Two runs at once would replace each other's records and features: the second waits
+    for nothing and changes nothing, it is refused (home_busy)."""
+    calls = tmp_path / "calls.csv"
+    calls.write_text(
+        "msisdn,other_party,direction,start_time,duration_s\n"
+        "17012345678,13800138000,out,2026-03-02T10:00:00,30\n",
+        encoding="utf-8",
+    )
+    work = tmp_path / "traffic"
+    work.mkdir()
+
+    def run() -> Screening:
+        return screen(
+            calls=[calls],
+            work=work,
+            quarantine_dir=tmp_path / "quarantine",
+            settings=DetectionSettings(),
+        )
+
+    with (work / ".screening.lock").open("a") as running:  # another run holds the folder
+        fcntl.flock(running, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(Conflict) as refused:
+            run()
+        assert refused.value.code == "home_busy"
+        assert sorted(p.name for p in work.iterdir()) == [".screening.lock"]
+    assert run().numbers_seen == 1  # once it has finished

@@ -10,8 +10,10 @@ complaints make them worth scoring. Only findings leave the engine.
 
 from __future__ import annotations
 
+import fcntl
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +23,8 @@ import duckdb
 from mvnoguard.analytics.engines import EngineName
 from mvnoguard.analytics.traffic_features import FeatureFiles, compute_features
 from mvnoguard.detection.rules import Finding, judge
-from mvnoguard.output_paths import output_file, write_csv
+from mvnoguard.errors import Conflict
+from mvnoguard.output_paths import output_file, output_folder, write_csv
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -123,6 +126,27 @@ def candidates(features: FeatureFiles, settings: DetectionSettings) -> tuple[pa.
     return table, int(seen[0][0])
 
 
+@contextmanager
+def _sole_user(work: Path) -> Iterator[None]:
+    """Hold ``work`` for one run: two runs at once would replace each other's records and
+    features under each other's feet (``home_busy`` for the second, which changes nothing)."""
+    output_folder(work, field="home")
+    with (work / ".screening.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Conflict(
+                f"another detection run is using {work}; wait for it to finish, or give this "
+                "one another --home",
+                code="home_busy",
+                field="home",
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def write_risk_list(findings: Sequence[Finding], out: Path) -> None:
     """The risk list as CSV: ``msisdn, category, score, reasons`` (reasons joined by ``; ``)."""
     from mvnoguard.analytics.traffic_ingest import e164_text
@@ -173,28 +197,29 @@ def screen(
         ("activations", [activations] if activations is not None else []),
         ("complaints", complaints),
     ]
-    ingested = [
-        ingest(table, files, work / table, quarantine_dir, progress=report(table))
-        for table, files in sources
-        if files or table == "calls"  # calls always: the features rest on them
-    ]
-    scores = None
-    if messages and content_scorer is not None:
-        scores = content_scorer(work / "messages", work / "content_scores.parquet")
-    features = compute_features(
-        work / "calls",
-        out_dir=work / "features",
-        messages=work / "messages" if messages else None,
-        complaints=work / "complaints" if complaints else None,
-        activations=work / "activations" if activations is not None else None,
-        content_scores=scores,
-        engine=engine,
-    )
-    table, seen = candidates(features, settings)
-    behaviour = behaviour_model.probabilities(table) if behaviour_model else None
-    findings = judge(table, settings, behaviour)
-    if out is not None:
-        write_risk_list(findings, out)
+    with _sole_user(work):
+        ingested = [
+            ingest(table, files, work / table, quarantine_dir, progress=report(table))
+            for table, files in sources
+            if files or table == "calls"  # calls always: the features rest on them
+        ]
+        scores = None
+        if messages and content_scorer is not None:
+            scores = content_scorer(work / "messages", work / "content_scores.parquet")
+        features = compute_features(
+            work / "calls",
+            out_dir=work / "features",
+            messages=work / "messages" if messages else None,
+            complaints=work / "complaints" if complaints else None,
+            activations=work / "activations" if activations is not None else None,
+            content_scores=scores,
+            engine=engine,
+        )
+        table, seen = candidates(features, settings)
+        behaviour = behaviour_model.probabilities(table) if behaviour_model else None
+        findings = judge(table, settings, behaviour)
+        if out is not None:
+            write_risk_list(findings, out)
     return Screening(
         findings=findings,
         ingested=ingested,
