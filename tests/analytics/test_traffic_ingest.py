@@ -623,6 +623,21 @@ def test_unknown_columns_are_ignored_with_a_warning(
     assert result.accepted == 1
 
 
+def test_a_header_ending_in_a_comma_is_read_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A spreadsheet's export: a last column without a name, ignored; a bad row and a blank
+    line send the file through the exact reader too."""
+    bad = GOOD_CALL.replace(",out,", ",both,")
+    source = _write(tmp_path / "calls.csv", CALLS_HEADER + ",", GOOD_CALL + ",", "", bad + ",x")
+    with caplog.at_level(logging.WARNING, logger="mvnoguard.analytics.traffic_ingest"):
+        result, table = _run(tmp_path, "calls", source)
+    assert "1 column(s) without a name" in caplog.text
+    assert table.column_names == SCHEMAS["calls"].names
+    assert result.accepted == 1
+    assert _faults(result) == {("calls.csv", 3, "direction", "bad_direction")}
+
+
 @pytest.mark.parametrize("name", ["missing.csv", "calls.txt"])
 def test_files_that_are_not_records_are_refused(tmp_path: Path, name: str) -> None:
     if name.endswith(".txt"):

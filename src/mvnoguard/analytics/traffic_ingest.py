@@ -150,7 +150,10 @@ def _check_columns(table: TrafficTable, path: Path) -> list[str]:
             field=missing[0],
             details={"file": str(path), "columns": missing},
         )
-    unknown = [n for n in names if n not in {f.name for f in FIELDS[table]}]
+    unnamed = names.count("")
+    if unnamed:  # a header row ending in a comma, as spreadsheets export
+        _log.warning("%s: ignored %d column(s) without a name", path.name, unnamed)
+    unknown = [n for n in names if n and n not in {f.name for f in FIELDS[table]}]
     if unknown:
         _log.warning("%s: ignored unknown column(s) %s", path.name, ", ".join(unknown))
     return names
@@ -181,7 +184,10 @@ def _parquet_source(
 
 
 def _csv_source(table: TrafficTable, path: Path, header: list[str]) -> tuple[str, dict[str, str]]:
-    spec = ", ".join(f"{sql_literal(name)}: 'VARCHAR'" for name in header)
+    # A column without a name (a trailing comma) still needs one for DuckDB: one no contract
+    # column has, so it is never selected.
+    named = [name or f"(unnamed column {i + 1})" for i, name in enumerate(header)]
+    spec = ", ".join(f"{sql_literal(name)}: 'VARCHAR'" for name in named)
     scan = (
         f"read_csv({sql_literal(str(path))}, header=true, auto_detect=false, columns={{{spec}}}, "
         "delim=',', quote='\"', escape='\"', strict_mode=true, ignore_errors=false)"
