@@ -638,6 +638,26 @@ def test_a_header_ending_in_a_comma_is_read_with_a_warning(
     assert _faults(result) == {("calls.csv", 3, "direction", "bad_direction")}
 
 
+def test_columns_named_like_the_readers_row_numbers_are_ignored(tmp_path: Path) -> None:
+    """A file's own source_row (CSV, read exactly: a blank line) or file_row_number (Parquet)
+    column is an unknown column like any other: rows keep their own numbers."""
+    bad = GOOD_CALL.replace(",out,", ",both,")
+    csv_source = _write(
+        tmp_path / "calls.csv", CALLS_HEADER + ",source_row", GOOD_CALL + ",x", "", bad + ",100"
+    )
+    result, table = _run(tmp_path, "calls", csv_source)
+    assert _faults(result) == {("calls.csv", 3, "direction", "bad_direction")}
+    assert table.num_rows == 1
+    names = CALLS_HEADER.split(",")
+    rows = [GOOD_CALL.split(","), bad.split(",")]
+    columns = {n: [r[i] for r in rows] for i, n in enumerate(names)}
+    parquet = tmp_path / "calls.parquet"
+    pq.write_table(pa.table({**columns, "file_row_number": [500, 600]}), parquet)
+    result, table = _run(tmp_path, "calls", parquet, out="parquet")
+    assert _faults(result) == {("calls.parquet", 2, "direction", "bad_direction")}
+    assert table.num_rows == 1
+
+
 @pytest.mark.parametrize("name", ["missing.csv", "calls.txt"])
 def test_files_that_are_not_records_are_refused(tmp_path: Path, name: str) -> None:
     if name.endswith(".txt"):

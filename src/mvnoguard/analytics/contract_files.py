@@ -1,11 +1,13 @@
 """Reading data-contract files (CSV or Parquet, one or many, larger than memory) in batches.
 
 Every batch is an Arrow table of the file's columns plus ``source_row`` (1-based data row
-number; for CSV the header is row 0). Rows a reader cannot take apart (bad encoding, wrong
-number of fields) never reach a batch: they come back as :class:`RowProblem` so the caller
-quarantines them. Column typing is the caller's business: CSV columns arrive as strings,
-Parquet columns as stored, except that binary columns arrive as text and a list, struct or map
-in a cell sends its row to quarantine (a cell holds one value, as in CSV).
+number; for CSV the header is row 0); a column of the file's own named ``source_row`` is left
+out (no contract has one), so the row number is never mistaken for it. Rows a reader cannot
+take apart (bad encoding, wrong number of fields) never reach a batch: they come back as
+:class:`RowProblem` so the caller quarantines them. Column typing is the caller's business:
+CSV columns arrive as strings, Parquet columns as stored, except that binary columns arrive
+as text and a list, struct or map in a cell sends its row to quarantine (a cell holds one
+value, as in CSV).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from mvnoguard.errors import DataFileError
 from mvnoguard.output_paths import write_csv
 
 BATCH_ROWS = 200_000
+ROW_COLUMN = "source_row"  # the row numbers' column in every batch
 SUFFIXES = (".parquet", ".csv")
 _HEADER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ .-]{0,63}")  # what a column name looks like
 
@@ -198,7 +201,10 @@ def _parquet_batches(path: Path, batch_rows: int, shown: str) -> Iterator[Batch]
         n = record_batch.num_rows
         rows = pa.array(range(offset + 1, offset + n + 1), pa.int64())
         offset += n
-        table = pa.Table.from_batches([record_batch]).append_column("source_row", rows)
+        table = pa.Table.from_batches([record_batch])
+        if ROW_COLUMN in table.column_names:
+            table = table.drop_columns([ROW_COLUMN])
+        table = table.append_column(ROW_COLUMN, rows)
         yield _plain_values(table, shown)
 
 
@@ -394,8 +400,10 @@ def _csv_batches(path: Path, batch_rows: int, shown: str) -> Iterator[Batch]:
 def _csv_batch(
     header: list[str], columns: list[list[str | None]], rows: list[int], problems: list[RowProblem]
 ) -> Batch:
-    arrays = [pa.array(column, pa.string()) for column in columns]
+    kept = [(name, column) for name, column in zip(header, columns, strict=True)]
+    kept = [(name, column) for name, column in kept if name != ROW_COLUMN]
+    arrays = [pa.array(column, pa.string()) for _, column in kept]
     table = pa.Table.from_arrays(
-        [*arrays, pa.array(rows, pa.int64())], names=[*header, "source_row"]
+        [*arrays, pa.array(rows, pa.int64())], names=[*(n for n, _ in kept), ROW_COLUMN]
     )
     return Batch(table, problems)

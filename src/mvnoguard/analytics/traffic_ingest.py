@@ -176,10 +176,13 @@ def _selected(table: TrafficTable, present: dict[str, str]) -> tuple[str, dict[s
 def _parquet_source(
     con: duckdb.DuckDBPyConnection, table: TrafficTable, path: Path
 ) -> tuple[str, dict[str, str]]:
-    scan = f"read_parquet({sql_literal(str(path))}, file_row_number=true)"
-    described = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+    plain = f"read_parquet({sql_literal(str(path))})"
+    described = con.execute(f"DESCRIBE SELECT * FROM {plain}").fetchall()
     present = {str(row[0]): str(row[1]) for row in described}
     columns, types = _selected(table, present)
+    if "file_row_number" in present:  # the file's own column: DuckDB cannot add its numbers
+        return f"(SELECT {columns}, row_number() OVER () AS source_row FROM {plain})", types
+    scan = f"read_parquet({sql_literal(str(path))}, file_row_number=true)"
     return f"(SELECT {columns}, file_row_number + 1 AS source_row FROM {scan})", types
 
 
