@@ -235,3 +235,19 @@ def test_a_second_run_on_the_same_work_folder_is_refused(tmp_path: Path) -> None
         assert refused.value.code == "home_busy"
         assert sorted(p.name for p in work.iterdir()) == [".screening.lock"]
     assert run().numbers_seen == 1  # once it has finished
+
+
+def test_a_work_folder_with_an_apostrophe(tmp_path: Path) -> None:
+    calls = tmp_path / "calls.csv"
+    rows = [f"17012345678,1380013{i:04d},out,2026-03-02T10:{i:02d}:00,0" for i in range(30)]
+    calls.write_text(
+        "msisdn,other_party,direction,start_time,duration_s\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
+    result = screen(
+        calls=[calls],
+        work=tmp_path / "o'home" / "traffic",
+        quarantine_dir=tmp_path / "o'home" / "quarantine",
+        settings=DetectionSettings(),
+    )
+    assert (result.numbers_seen, result.candidates) == (1, 1)

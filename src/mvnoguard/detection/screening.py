@@ -22,6 +22,7 @@ import duckdb
 
 from mvnoguard.analytics.engines import EngineName
 from mvnoguard.analytics.traffic_features import FeatureFiles, compute_features
+from mvnoguard.analytics.traffic_typing import sql_literal
 from mvnoguard.detection.rules import Finding, judge
 from mvnoguard.errors import Conflict
 from mvnoguard.output_paths import output_file, output_folder, write_csv
@@ -77,7 +78,7 @@ def _peaks_sql(daily: str, numbers: str, s: DetectionSettings) -> str:
     """Each candidate number's window figures and its worst day for every rule (DuckDB)."""
     floor = s.candidate_floors()
     return f"""
-    WITH d AS (SELECT * FROM read_parquet('{daily}')),
+    WITH d AS (SELECT * FROM read_parquet({sql_literal(daily)})),
     peaks AS (
       SELECT msisdn,
         arg_max(day, strangers) AS f_day, max(strangers) AS f_strangers,
@@ -102,7 +103,7 @@ def _peaks_sql(daily: str, numbers: str, s: DetectionSettings) -> str:
       CASE WHEN n.activated_at IS NULL THEN -1
            ELSE date_diff('day', CAST(n.activated_at + INTERVAL 8 HOUR AS DATE), n.first_day)
       END AS days_active_before
-    FROM read_parquet('{numbers}') n JOIN peaks p USING (msisdn)
+    FROM read_parquet({sql_literal(numbers)}) n JOIN peaks p USING (msisdn)
     WHERE p.f_strangers >= {floor["strangers"]}
        OR p.h_calls_to_one >= {floor["calls_to_one"]}
        OR p.r_unanswered >= {floor["unanswered"]}
@@ -122,7 +123,8 @@ def candidates(features: FeatureFiles, settings: DetectionSettings) -> tuple[pa.
         table = con.sql(
             _peaks_sql(features.daily_glob, features.numbers_glob, settings)
         ).to_arrow_table()
-        seen = con.sql(f"SELECT count(*) FROM read_parquet('{features.numbers_glob}')").fetchall()
+        numbers = sql_literal(features.numbers_glob)
+        seen = con.sql(f"SELECT count(*) FROM read_parquet({numbers})").fetchall()
     return table, int(seen[0][0])
 
 
