@@ -234,6 +234,8 @@ def test_parquet_rows_are_numbered_from_one(tmp_path: Path) -> None:
         ("17012345678.0", 8617012345678),  # a number column written as decimals
         ("10086.0", 8610086),
         ("95588.00", 8695588),
+        ("+8610086", 8610086),  # a short code as the risk list shows it
+        ("0086 95588", 8695588),
     ],
 )
 def test_every_number_form_is_normalised(tmp_path: Path, written: str, stored: int) -> None:
@@ -326,6 +328,9 @@ def test_a_list_in_a_parquet_cell_sends_its_row_to_quarantine(tmp_path: Path) ->
         ("calls.parquet", 3, "imei", "bad_value"),
     }
     assert typed.num_rows == 1
+    assert {r["reason"] for r in _quarantine(result)} == {
+        "a list, struct or map where one value is expected"
+    }
 
 
 def test_a_column_named_twice_is_refused_by_name(tmp_path: Path) -> None:
@@ -398,6 +403,18 @@ def test_times_outside_1990_to_2099_are_bad_times(tmp_path: Path) -> None:
     )
     result, _ = _run(tmp_path, "activations", activations, out="activations")
     assert _faults(result) == {("activations.csv", 1, "activated_at", "bad_time")}
+
+
+def test_offsets_beyond_14_hours_are_bad_times(tmp_path: Path) -> None:
+    written = ["+99:00", "+15:00", "-14:30", "+0875", "+14:00", "-12:00"]
+    source = _write(
+        tmp_path / "calls.csv",
+        CALLS_HEADER,
+        *(f"17012345678,13912345678,out,2026-03-02T10:00:00{w},1,," for w in written),
+    )
+    result, table = _run(tmp_path, "calls", source)
+    assert _faults(result) == {("calls.csv", row, "start_time", "bad_time") for row in (1, 2, 3, 4)}
+    assert table.column("start_time").to_pylist() == [_utc(2026, 3, 1, 20), _utc(2026, 3, 2, 22)]
 
 
 def test_parquet_timestamps_without_a_zone_are_beijing_time(tmp_path: Path) -> None:

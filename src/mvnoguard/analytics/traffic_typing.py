@@ -20,17 +20,19 @@ with a fraction, ``10086.5``, is no number):
 * any other ``+CC...`` or ``00CC...`` number that ``phonenumbers`` calls valid (only the
   distinct such values are checked, so this costs nothing per row);
 * in ``other_party`` only: a national service short code (5 or 6 digits starting with 1 or 9,
-  such as 10086, 95588, 12315), stored as 86 + the code (``8610086``, shown ``+8610086``).
+  such as 10086, 95588, 12315), bare or after ``+86`` or ``0086``, stored as 86 + the code
+  (``8610086``, shown ``+8610086``).
   No real E.164 number is that short, so a short code never collides with a subscriber.
 
 Parquet columns that hold integers are read as those digits (a leading 0 or '+' cannot be
 stored in an integer, so an integer column holds mobile numbers, 86 + mobile, or short codes).
 
 Timestamps are ISO 8601 (``2026-03-02T10:00:00``, a space for the T, optional fraction and
-offset, or a bare date); without an offset they are Beijing time (UTC+8). Impossible dates and
-times (30 February, 25:00) are quarantined. Parquet timestamps without a zone are Beijing time
-too. A time before 1990 or from 2100 on (UTC) is quarantined as ``bad_time`` like an impossible
-one. ``duration_s`` is a whole number of seconds from 0 to 86,400.
+offset from -14:00 to +14:00, or a bare date); without an offset they are Beijing time
+(UTC+8). Impossible dates and times (30 February, 25:00) are quarantined. Parquet timestamps
+without a zone are Beijing time too. A time before 1990 or from 2100 on (UTC) is quarantined
+as ``bad_time`` like an impossible one. ``duration_s`` is a whole number of seconds from 0 to
+86,400.
 """
 
 from __future__ import annotations
@@ -143,6 +145,7 @@ REASONS: Final[dict[str, str]] = {
     "bad_category": "category must be fraud, harassment, spam or other",
     "bad_time": "not an ISO 8601 timestamp, no such date or time, or not from 1990 to 2099",
     "bad_duration": f"duration must be whole seconds from 0 to {MAX_DURATION_S}",
+    "bad_value": "a list, struct or map where one value is expected",
 }
 
 # ------------------------------------------------------------------------------- E.164 output
@@ -179,6 +182,8 @@ _MOBILE = r"(?:\+86|0086|86)?1\d{10}"
 _FIXED = r"0[1-9]\d{8,10}"
 _SHORT = r"[19]\d{4,5}"
 _INTERNATIONAL = r"(?:\+|00)[1-9]\d{4,16}"
+# A UTC offset beyond -14:00..+14:00 (no zone has one), or with minutes past 59.
+_BAD_OFFSET = r"[+-](?:1[5-9]|[2-9]\d|14:?(?:0[1-9]|[1-5]\d))(?::?\d{2})?$|[+-]\d{2}:?[6-9]\d$"
 _DECIMAL = r"[+]?\d+[.]\d{1,2}"  # one dot, then one or two digits: a fraction, not a group
 _TIMESTAMP = (
     r"\d{4}-\d{2}-\d{2}"
@@ -254,8 +259,10 @@ def _typed(f: Field, source_type: str) -> str:
         # rest without separators by regular expressions.
         wide, narrow = _FULL_WIDTH
         t = f"regexp_replace(translate({c}, '{wide}', '{narrow}'), '{_SEPARATORS}', '', 'g')"
+        # A short code bare, or in the E.164 form the risk list shows it in (+8610086).
         short = (
-            f" WHEN regexp_full_match({t}, '{_SHORT}') THEN ('86' || {t})::BIGINT"
+            f" WHEN regexp_full_match({t}, '(?:\\+86|0086)?{_SHORT}') "
+            f"THEN ('86' || regexp_extract({t}, '{_SHORT}$'))::BIGINT"
             if f.kind == "party"
             else ""
         )
@@ -277,6 +284,7 @@ def _typed(f: Field, source_type: str) -> str:
         return (
             f"CASE WHEN {c} GLOB '{day_time}' "
             f"THEN (try_cast({c} AS TIMESTAMP) - INTERVAL 8 HOUR)::TIMESTAMPTZ "
+            f"WHEN length({c}) > 10 AND regexp_matches({c}[11:], '{_BAD_OFFSET}') THEN NULL "
             f"WHEN {c} GLOB '{day_time}[+-]{_D * 2}:{_D * 2}' THEN try_cast({c} AS TIMESTAMPTZ) "
             f"WHEN NOT regexp_full_match({c}, '{_TIMESTAMP}') THEN NULL "
             f"WHEN length({c}) > 10 AND regexp_matches({c}[11:], '[Zz+-]') "
