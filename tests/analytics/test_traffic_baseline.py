@@ -23,7 +23,6 @@ from mvnoguard.analytics.traffic_baseline import hand_written_features
 from mvnoguard.analytics.traffic_features import (
     DAILY_COLUMNS,
     NUMBER_COLUMNS,
-    SPAM_SCORE,
     compute_features,
 )
 from mvnoguard.analytics.traffic_ingest import TrafficTable, ingest
@@ -44,6 +43,7 @@ COLUMNS = {
     "numbers": list(NUMBER_COLUMNS),
 }
 TABLES: tuple[TrafficTable, ...] = ("calls", "messages", "complaints", "activations")
+SPAM_THRESHOLD = 0.35  # a content model's own cut-off, not 0.5
 
 
 def _score(text: str) -> float | None:
@@ -99,12 +99,18 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     texts = pc.unique(pq.read_table(folders["messages"], columns=["content"])["content"])
     scores = [(t, _score(t)) for t in sorted(texts.drop_null().to_pylist())]
     scored = [(t, s) for t, s in scores if s is not None]
-    scored[0] = (scored[0][0], SPAM_SCORE)  # a score right at the threshold is spam
+    scored[0] = (scored[0][0], SPAM_THRESHOLD)  # a score right at the threshold is spam
     folders["content_scores"] = work / "content_scores.parquet"
     pq.write_table(
         pa.table(
-            {"content": [t for t, _ in scored], "spam_score": [s for _, s in scored]},
-            schema=pa.schema([("content", pa.string()), ("spam_score", pa.float64())]),
+            {
+                "content": [t for t, _ in scored],
+                "spam_score": [s for _, s in scored],
+                "is_spam": [s >= SPAM_THRESHOLD for _, s in scored],
+            },
+            schema=pa.schema(
+                [("content", pa.string()), ("spam_score", pa.float64()), ("is_spam", pa.bool_())]
+            ),
         ),
         folders["content_scores"],
     )

@@ -175,6 +175,26 @@ def test_a_stray_quote_inside_a_value_is_text_and_loses_no_row(tmp_path: Path) -
     ]
 
 
+def test_a_quote_never_closed_costs_its_row_only(tmp_path: Path) -> None:
+    """A quote opened and never closed: its row is quarantined, the rows after it are read."""
+    source = _write(
+        tmp_path / "calls.csv",
+        CALLS_HEADER,
+        GOOD_CALL,  # line 1
+        '"' + GOOD_CALL,  # line 2: the quote opens and never closes
+        GOOD_CALL,
+        GOOD_CALL.replace(",out,", ",both,"),  # line 4
+        GOOD_CALL,
+    )
+    result, table = _run(tmp_path, "calls", source)
+    assert _faults(result) == {
+        ("calls.csv", 2, "", "bad_csv"),
+        ("calls.csv", 4, "direction", "bad_direction"),
+    }
+    assert (result.accepted, result.quarantined) == (3, 2)
+    assert table.num_rows == 3
+
+
 def test_parquet_rows_are_numbered_from_one(tmp_path: Path) -> None:
     path = tmp_path / "calls.parquet"
     rows = [GOOD_CALL.split(","), GOOD_CALL.replace(",out,", ",both,").split(",")]
@@ -211,6 +231,11 @@ def test_parquet_rows_are_numbered_from_one(tmp_path: Path) -> None:
         ("123150", 86123150),
         ("１７０１２３４５６７８", 8617012345678),  # full-width digits, as normalize_msisdn
         ("＋８６ １７０ １２３４ ５６７８", 8617012345678),
+        ("17012345678.0", 8617012345678),  # a number column written as decimals
+        ("10086.0", 8610086),
+        ("95588.00", 8695588),
+        ("+8610086", 8610086),  # a short code as the risk list shows it
+        ("0086 95588", 8695588),
     ],
 )
 def test_every_number_form_is_normalised(tmp_path: Path, written: str, stored: int) -> None:
@@ -222,12 +247,29 @@ def test_every_number_form_is_normalised(tmp_path: Path, written: str, stored: i
     )
     result, table = _run(tmp_path, "calls", source)
     assert table.column("other_party").to_pylist()[0] == stored
-    is_short_code = len(written) <= 6
+    is_short_code = stored < 10**9
     if is_short_code:
         assert _faults(result) == {("calls.csv", 2, "msisdn", "bad_number")}
     else:
         assert table.column("msisdn").to_pylist()[1] == stored
         assert result.quarantined == 0
+
+
+def test_a_decimal_with_a_fraction_is_no_number(tmp_path: Path) -> None:
+    """Dots are separators (170.1234.5678), but 10086.5 is a decimal, not 100865."""
+    source = _write(
+        tmp_path / "calls.csv",
+        CALLS_HEADER,
+        "17012345678,10086.5,out,2026-03-02T10:00:00,1,,",
+        "17012345678.5,13912345678,out,2026-03-02T10:00:00,1,,",
+        "17012345678,170.1234.5670,out,2026-03-02T10:00:00,1,,",
+    )
+    result, table = _run(tmp_path, "calls", source)
+    assert _faults(result) == {
+        ("calls.csv", 1, "other_party", "bad_number"),
+        ("calls.csv", 2, "msisdn", "bad_number"),
+    }
+    assert table.column("other_party").to_pylist() == [8617012345670]
 
 
 def _three_calls(path: Path, msisdn: pa.Array, other_party: pa.Array) -> Path:
@@ -286,6 +328,9 @@ def test_a_list_in_a_parquet_cell_sends_its_row_to_quarantine(tmp_path: Path) ->
         ("calls.parquet", 3, "imei", "bad_value"),
     }
     assert typed.num_rows == 1
+    assert {r["reason"] for r in _quarantine(result)} == {
+        "a list, struct or map where one value is expected"
+    }
 
 
 def test_a_column_named_twice_is_refused_by_name(tmp_path: Path) -> None:
@@ -328,6 +373,48 @@ def test_timestamps_without_an_offset_are_beijing_time(
     )
     _, table = _run(tmp_path, "calls", source)
     assert table.column("start_time").to_pylist() == [utc]
+
+
+def test_times_outside_1990_to_2099_are_bad_times(tmp_path: Path) -> None:
+    """Placeholders such as 0001-01-01 and 9999-12-31 are quarantined, in every table."""
+    calls = _write(
+        tmp_path / "calls.csv",
+        CALLS_HEADER,
+        *(
+            f"17012345678,13912345678,out,{written},1,,"
+            for written in (
+                "0001-01-01T00:00:00",  # 1
+                "9999-12-31T20:00:00Z",  # 2
+                "1989-12-31T23:59:59Z",  # 3
+                "2100-01-01T00:00:00Z",  # 4
+                "1990-01-01T08:00:00",  # 5: 1990-01-01 00:00 UTC
+                "2099-12-31T23:59:59Z",  # 6
+            )
+        ),
+    )
+    result, table = _run(tmp_path, "calls", calls)
+    assert _faults(result) == {("calls.csv", row, "start_time", "bad_time") for row in (1, 2, 3, 4)}
+    assert table.column("start_time").to_pylist() == [
+        _utc(1990, 1, 1, 0),
+        datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ]
+    activations = _write(
+        tmp_path / "activations.csv", "msisdn,activated_at", "17012345678,0001-01-01"
+    )
+    result, _ = _run(tmp_path, "activations", activations, out="activations")
+    assert _faults(result) == {("activations.csv", 1, "activated_at", "bad_time")}
+
+
+def test_offsets_beyond_14_hours_are_bad_times(tmp_path: Path) -> None:
+    written = ["+99:00", "+15:00", "-14:30", "+0875", "+14:00", "-12:00"]
+    source = _write(
+        tmp_path / "calls.csv",
+        CALLS_HEADER,
+        *(f"17012345678,13912345678,out,2026-03-02T10:00:00{w},1,," for w in written),
+    )
+    result, table = _run(tmp_path, "calls", source)
+    assert _faults(result) == {("calls.csv", row, "start_time", "bad_time") for row in (1, 2, 3, 4)}
+    assert table.column("start_time").to_pylist() == [_utc(2026, 3, 1, 20), _utc(2026, 3, 2, 22)]
 
 
 def test_parquet_timestamps_without_a_zone_are_beijing_time(tmp_path: Path) -> None:
@@ -551,6 +638,41 @@ def test_unknown_columns_are_ignored_with_a_warning(
     assert "operator_note" in caplog.text
     assert table.column_names == SCHEMAS["calls"].names
     assert result.accepted == 1
+
+
+def test_a_header_ending_in_a_comma_is_read_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A spreadsheet's export: a last column without a name, ignored; a bad row and a blank
+    line send the file through the exact reader too."""
+    bad = GOOD_CALL.replace(",out,", ",both,")
+    source = _write(tmp_path / "calls.csv", CALLS_HEADER + ",", GOOD_CALL + ",", "", bad + ",x")
+    with caplog.at_level(logging.WARNING, logger="mvnoguard.analytics.traffic_ingest"):
+        result, table = _run(tmp_path, "calls", source)
+    assert "1 column(s) without a name" in caplog.text
+    assert table.column_names == SCHEMAS["calls"].names
+    assert result.accepted == 1
+    assert _faults(result) == {("calls.csv", 3, "direction", "bad_direction")}
+
+
+def test_columns_named_like_the_readers_row_numbers_are_ignored(tmp_path: Path) -> None:
+    """A file's own source_row (CSV, read exactly: a blank line) or file_row_number (Parquet)
+    column is an unknown column like any other: rows keep their own numbers."""
+    bad = GOOD_CALL.replace(",out,", ",both,")
+    csv_source = _write(
+        tmp_path / "calls.csv", CALLS_HEADER + ",source_row", GOOD_CALL + ",x", "", bad + ",100"
+    )
+    result, table = _run(tmp_path, "calls", csv_source)
+    assert _faults(result) == {("calls.csv", 3, "direction", "bad_direction")}
+    assert table.num_rows == 1
+    names = CALLS_HEADER.split(",")
+    rows = [GOOD_CALL.split(","), bad.split(",")]
+    columns = {n: [r[i] for r in rows] for i, n in enumerate(names)}
+    parquet = tmp_path / "calls.parquet"
+    pq.write_table(pa.table({**columns, "file_row_number": [500, 600]}), parquet)
+    result, table = _run(tmp_path, "calls", parquet, out="parquet")
+    assert _faults(result) == {("calls.parquet", 2, "direction", "bad_direction")}
+    assert table.num_rows == 1
 
 
 @pytest.mark.parametrize("name", ["missing.csv", "calls.txt"])

@@ -63,7 +63,12 @@ COMPLAINTS = [
 
 ACTIVATIONS = [(A, beijing(1, 12) - timedelta(days=4)), (B, beijing(1, 12) - timedelta(days=400))]
 
-CONTENT_SCORES = [("Your parcel is ready", 0.9), ("七点见", 0.1), ("晚上一起吃饭吗", 0.05)]
+# Text, score, and whether the content model (at its own threshold) calls it spam.
+CONTENT_SCORES = [
+    ("Your parcel is ready", 0.9, True),
+    ("七点见", 0.1, False),
+    ("晚上一起吃饭吗", 0.05, False),
+]
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -116,7 +121,9 @@ def write_records(folder: Path) -> dict[str, Path]:
         ),
         "content_scores": pa.table(
             list(zip(*CONTENT_SCORES, strict=True)),
-            schema=pa.schema([("content", pa.string()), ("spam_score", pa.float64())]),
+            schema=pa.schema(
+                [("content", pa.string()), ("spam_score", pa.float64()), ("is_spam", pa.bool_())]
+            ),
         ),
     }
     paths = {}

@@ -252,6 +252,16 @@ def test_detect_out_checked_before_the_screening(run: Run, tmp_path: Path) -> No
     assert calls.read_text(encoding="utf-8") == CALLS_HEADER + CALL_ROW
 
 
+def test_detect_out_never_overwrites_a_model_or_the_truth(run: Run, tmp_path: Path) -> None:
+    calls = calls_file(tmp_path)
+    for option in ("--truth", "--sms-model", "--behaviour-model", "--activations"):
+        named = tmp_path / f"{option.strip('-')}.file"
+        named.write_text("kept\n", encoding="utf-8")
+        outcome = run("detect", "--calls", str(calls), option, str(named), "--out", str(named))
+        refused(outcome, "output_is_input", named.name)
+        assert named.read_text(encoding="utf-8") == "kept\n"
+
+
 def test_detect_truth_that_is_not_utf8_is_refused_before_the_screening(
     run: Run, tmp_path: Path
 ) -> None:

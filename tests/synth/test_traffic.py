@@ -434,6 +434,16 @@ def test_numbers_from_a_market(small_market: Market, tmp_path: Path) -> None:
         generate_traffic(tmp_path / "big", users=10**7, market=small_market.path)
 
 
+def test_a_market_folder_with_an_apostrophe(tmp_path: Path) -> None:
+    folder = tmp_path / "o'market" / "subscribers"
+    folder.mkdir(parents=True)
+    numbers = [f"170{i:08d}" for i in range(5)]
+    statuses = ["active"] * 4 + ["cancelled"]
+    pq.write_table(pa.table({"msisdn": numbers, "status": statuses}), folder / "s.parquet")
+    drawn = traffic._market_numbers(folder.parent, 4, seed=1)
+    assert drawn.tolist() == [int(n) for n in numbers[:4]]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [

@@ -1,11 +1,13 @@
 """Reading data-contract files (CSV or Parquet, one or many, larger than memory) in batches.
 
 Every batch is an Arrow table of the file's columns plus ``source_row`` (1-based data row
-number; for CSV the header is row 0). Rows a reader cannot take apart (bad encoding, wrong
-number of fields) never reach a batch: they come back as :class:`RowProblem` so the caller
-quarantines them. Column typing is the caller's business: CSV columns arrive as strings,
-Parquet columns as stored, except that binary columns arrive as text and a list, struct or map
-in a cell sends its row to quarantine (a cell holds one value, as in CSV).
+number; for CSV the header is row 0); a column of the file's own named ``source_row`` is left
+out (no contract has one), so the row number is never mistaken for it. Rows a reader cannot
+take apart (bad encoding, wrong number of fields) never reach a batch: they come back as
+:class:`RowProblem` so the caller quarantines them. Column typing is the caller's business:
+CSV columns arrive as strings, Parquet columns as stored, except that binary columns arrive
+as text and a list, struct or map in a cell sends its row to quarantine (a cell holds one
+value, as in CSV).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import csv
 import hashlib
 import io
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +28,7 @@ from mvnoguard.errors import DataFileError
 from mvnoguard.output_paths import write_csv
 
 BATCH_ROWS = 200_000
+ROW_COLUMN = "source_row"  # the row numbers' column in every batch
 SUFFIXES = (".parquet", ".csv")
 _HEADER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ .-]{0,63}")  # what a column name looks like
 
@@ -197,7 +201,10 @@ def _parquet_batches(path: Path, batch_rows: int, shown: str) -> Iterator[Batch]
         n = record_batch.num_rows
         rows = pa.array(range(offset + 1, offset + n + 1), pa.int64())
         offset += n
-        table = pa.Table.from_batches([record_batch]).append_column("source_row", rows)
+        table = pa.Table.from_batches([record_batch])
+        if ROW_COLUMN in table.column_names:
+            table = table.drop_columns([ROW_COLUMN])
+        table = table.append_column(ROW_COLUMN, rows)
         yield _plain_values(table, shown)
 
 
@@ -290,7 +297,11 @@ def _still_quoted(text: str, inside: bool) -> bool:
 
 
 def _csv_batches(path: Path, batch_rows: int, shown: str) -> Iterator[Batch]:
-    """Stream a CSV: each physical line is decoded on its own, so one bad byte costs one row."""
+    """Stream a CSV: each physical line is decoded on its own, so one bad byte costs one row.
+
+    A quote opened and never closed would swallow the rest of the file: at the end the line
+    it opened on is quarantined (``bad_csv``) and the lines after it are read again as records.
+    """
     problems: list[RowProblem] = []
     name = shown
     try:
@@ -306,27 +317,58 @@ def _csv_batches(path: Path, batch_rows: int, shown: str) -> Iterator[Batch]:
         width = len(header)
         columns: list[list[str | None]] = [[] for _ in header]
         rows: list[int] = []
-        line_no = 0
-        pending = ""
-        pending_start = 0
+        lines = enumerate(handle, start=1)
+        again: deque[tuple[int, str]] = deque()  # lines to read again after an open quote
+        pending: list[tuple[int, str]] = []  # the lines of a record whose quote is still open
         quoted = False  # the pending record ends inside a quoted field
-        for raw in handle:
-            line_no += 1
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                problems.append(
-                    RowProblem(name, line_no, "", "bad_encoding", "the row is not valid UTF-8")
-                )
-                pending, quoted = "", False
-                continue
-            if not pending:
-                pending_start = line_no
-            pending += text
+        while True:
+            if again:
+                line_no, text = again.popleft()
+            else:
+                item = next(lines, None)
+                if item is None:
+                    if not pending:
+                        break
+                    (line_no, _), *rest = pending
+                    problems.append(
+                        RowProblem(
+                            name,
+                            line_no,
+                            "",
+                            "bad_csv",
+                            "unterminated quoted field: the quote opened on this row is "
+                            "never closed",
+                        )
+                    )
+                    again.extend(rest)
+                    pending, quoted = [], False
+                    continue
+                line_no, raw = item
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    if pending:  # the quoted record it was part of is lost with it
+                        problems.append(
+                            RowProblem(
+                                name,
+                                pending[0][0],
+                                "",
+                                "bad_encoding",
+                                f"a quoted value runs on to row {line_no}, which is not UTF-8",
+                            )
+                        )
+                    problems.append(
+                        RowProblem(name, line_no, "", "bad_encoding", "the row is not valid UTF-8")
+                    )
+                    pending, quoted = [], False
+                    continue
+            pending.append((line_no, text))
             quoted = _still_quoted(text, quoted)
             if quoted:  # a quoted field runs on to the next line
                 continue
-            record_text, pending = pending, ""
+            pending_start = pending[0][0]
+            record_text = "".join(t for _, t in pending)
+            pending = []
             if not record_text.strip():
                 continue
             try:
@@ -351,10 +393,6 @@ def _csv_batches(path: Path, batch_rows: int, shown: str) -> Iterator[Batch]:
             if len(rows) >= batch_rows:
                 yield _csv_batch(header, columns, rows, problems)
                 columns, rows, problems = [[] for _ in header], [], []
-        if pending:
-            problems.append(
-                RowProblem(name, pending_start, "", "bad_csv", "unterminated quoted field")
-            )
         if rows or problems:
             yield _csv_batch(header, columns, rows, problems)
 
@@ -362,8 +400,10 @@ def _csv_batches(path: Path, batch_rows: int, shown: str) -> Iterator[Batch]:
 def _csv_batch(
     header: list[str], columns: list[list[str | None]], rows: list[int], problems: list[RowProblem]
 ) -> Batch:
-    arrays = [pa.array(column, pa.string()) for column in columns]
+    kept = [(name, column) for name, column in zip(header, columns, strict=True)]
+    kept = [(name, column) for name, column in kept if name != ROW_COLUMN]
+    arrays = [pa.array(column, pa.string()) for _, column in kept]
     table = pa.Table.from_arrays(
-        [*arrays, pa.array(rows, pa.int64())], names=[*header, "source_row"]
+        [*arrays, pa.array(rows, pa.int64())], names=[*(n for n, _ in kept), ROW_COLUMN]
     )
     return Batch(table, problems)

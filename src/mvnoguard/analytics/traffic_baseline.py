@@ -36,7 +36,6 @@ from mvnoguard.analytics.traffic_features import (
     NIGHT_UNTIL,
     NUMBER_COLUMNS,
     SHORT_CALL_S,
-    SPAM_SCORE,
     FeatureFiles,
     FeatureStages,
     features_on,
@@ -147,7 +146,7 @@ message_pair_days AS (
         m.msisdn, m.other_party, CAST({_beijing("m.sent_at")} AS DATE) AS day,
         count(*) FILTER (WHERE m.direction = 'out') AS sent,
         count(*) FILTER (WHERE m.direction = 'in') AS received,
-        count(*) FILTER (WHERE m.direction = 'out' AND s.spam_score >= {SPAM_SCORE}) AS spam,
+        count(*) FILTER (WHERE m.direction = 'out' AND s.is_spam) AS spam,
         max(s.spam_score) FILTER (WHERE m.direction = 'out') AS score
     FROM {{messages}} AS m
     LEFT JOIN {{content_scores}} AS s ON s.content = m.content

@@ -150,7 +150,10 @@ def _check_columns(table: TrafficTable, path: Path) -> list[str]:
             field=missing[0],
             details={"file": str(path), "columns": missing},
         )
-    unknown = [n for n in names if n not in {f.name for f in FIELDS[table]}]
+    unnamed = names.count("")
+    if unnamed:  # a header row ending in a comma, as spreadsheets export
+        _log.warning("%s: ignored %d column(s) without a name", path.name, unnamed)
+    unknown = [n for n in names if n and n not in {f.name for f in FIELDS[table]}]
     if unknown:
         _log.warning("%s: ignored unknown column(s) %s", path.name, ", ".join(unknown))
     return names
@@ -173,15 +176,21 @@ def _selected(table: TrafficTable, present: dict[str, str]) -> tuple[str, dict[s
 def _parquet_source(
     con: duckdb.DuckDBPyConnection, table: TrafficTable, path: Path
 ) -> tuple[str, dict[str, str]]:
-    scan = f"read_parquet({sql_literal(str(path))}, file_row_number=true)"
-    described = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+    plain = f"read_parquet({sql_literal(str(path))})"
+    described = con.execute(f"DESCRIBE SELECT * FROM {plain}").fetchall()
     present = {str(row[0]): str(row[1]) for row in described}
     columns, types = _selected(table, present)
+    if "file_row_number" in present:  # the file's own column: DuckDB cannot add its numbers
+        return f"(SELECT {columns}, row_number() OVER () AS source_row FROM {plain})", types
+    scan = f"read_parquet({sql_literal(str(path))}, file_row_number=true)"
     return f"(SELECT {columns}, file_row_number + 1 AS source_row FROM {scan})", types
 
 
 def _csv_source(table: TrafficTable, path: Path, header: list[str]) -> tuple[str, dict[str, str]]:
-    spec = ", ".join(f"{sql_literal(name)}: 'VARCHAR'" for name in header)
+    # A column without a name (a trailing comma) still needs one for DuckDB: one no contract
+    # column has, so it is never selected.
+    named = [name or f"(unnamed column {i + 1})" for i, name in enumerate(header)]
+    spec = ", ".join(f"{sql_literal(name)}: 'VARCHAR'" for name in named)
     scan = (
         f"read_csv({sql_literal(str(path))}, header=true, auto_detect=false, columns={{{spec}}}, "
         "delim=',', quote='\"', escape='\"', strict_mode=true, ignore_errors=false)"

@@ -54,6 +54,9 @@ MANIFEST: Final = "_manifest.json"
 QUARANTINE_SUBDIR: Final = "_quarantine"
 _FORMAT: Final = 1  # bump when the output changes, so old parts are rebuilt
 
+_REASON_CODES = pa.array(list(REASONS), pa.string())
+_REASON_TEXTS = pa.array(list(REASONS.values()), pa.string())
+
 
 # ------------------------------------------------------------------------------ one part
 
@@ -113,10 +116,9 @@ class PartWriter:
                 if not rows.num_rows:
                     continue
                 codes = rows.column(f"f_{f.name}")
-                reason = pc.if_else(
-                    pc.equal(codes, "missing_value"),
-                    REASONS["missing_value"],
-                    REASONS.get(f.code, ""),
+                # Each row's reason for its own code (bad_value in any column, say).
+                reason = pc.fill_null(
+                    pc.take(_REASON_TEXTS, pc.index_in(codes, value_set=_REASON_CODES)), ""
                 )
                 n = rows.num_rows
                 pieces.append(

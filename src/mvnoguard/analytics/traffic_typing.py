@@ -10,7 +10,9 @@ writes files, and never calls Python once per row.
 
 Numbers are stored as E.164 digits without the '+' in ``int64`` (``8617012345678``); use
 :func:`e164_text` or :func:`e164_sql` to show them as ``+8617012345678``. Accepted forms, after
-spaces, dashes, dots and parentheses are removed:
+a trailing ``.0`` of a whole number written as a decimal (``17012345678.0``, as pandas and Excel
+write number columns) and then spaces, dashes, dots and parentheses are removed (a decimal
+with a fraction, ``10086.5``, is no number):
 
 * a Chinese mobile number (11 digits starting with 1), bare or after ``+86``, ``0086``, ``86``;
 * a Chinese fixed line with its trunk 0 (``0`` + area code + subscriber, 10 to 12 digits),
@@ -18,16 +20,19 @@ spaces, dashes, dots and parentheses are removed:
 * any other ``+CC...`` or ``00CC...`` number that ``phonenumbers`` calls valid (only the
   distinct such values are checked, so this costs nothing per row);
 * in ``other_party`` only: a national service short code (5 or 6 digits starting with 1 or 9,
-  such as 10086, 95588, 12315), stored as 86 + the code (``8610086``, shown ``+8610086``).
+  such as 10086, 95588, 12315), bare or after ``+86`` or ``0086``, stored as 86 + the code
+  (``8610086``, shown ``+8610086``).
   No real E.164 number is that short, so a short code never collides with a subscriber.
 
 Parquet columns that hold integers are read as those digits (a leading 0 or '+' cannot be
 stored in an integer, so an integer column holds mobile numbers, 86 + mobile, or short codes).
 
 Timestamps are ISO 8601 (``2026-03-02T10:00:00``, a space for the T, optional fraction and
-offset, or a bare date); without an offset they are Beijing time (UTC+8). Impossible dates and
-times (30 February, 25:00) are quarantined. Parquet timestamps without a zone are Beijing time
-too. ``duration_s`` is a whole number of seconds from 0 to 86,400.
+offset from -14:00 to +14:00, or a bare date); without an offset they are Beijing time
+(UTC+8). Impossible dates and times (30 February, 25:00) are quarantined. Parquet timestamps
+without a zone are Beijing time too. A time before 1990 or from 2100 on (UTC) is quarantined
+as ``bad_time`` like an impossible one. ``duration_s`` is a whole number of seconds from 0 to
+86,400.
 """
 
 from __future__ import annotations
@@ -58,6 +63,10 @@ TrafficTable = Literal["calls", "messages", "complaints", "activations"]
 Kind = Literal["number", "party", "time", "duration", "choice", "label", "text"]
 
 MAX_DURATION_S: Final = 86_400
+# Records' times are taken from 1990 to the end of 2099 (UTC): anything else is a typing slip
+# or a placeholder (0001-01-01, 9999-12-31), which dates cannot be computed on.
+EARLIEST_TIME: Final = "1990-01-01 00:00:00+00"
+LATEST_TIME: Final = "2100-01-01 00:00:00+00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +143,9 @@ REASONS: Final[dict[str, str]] = {
     "bad_number": "not a phone number in an accepted form",
     "bad_direction": "direction must be out or in",
     "bad_category": "category must be fraud, harassment, spam or other",
-    "bad_time": "not an ISO 8601 timestamp, or no such date or time",
+    "bad_time": "not an ISO 8601 timestamp, no such date or time, or not from 1990 to 2099",
     "bad_duration": f"duration must be whole seconds from 0 to {MAX_DURATION_S}",
+    "bad_value": "a list, struct or map where one value is expected",
 }
 
 # ------------------------------------------------------------------------------- E.164 output
@@ -172,6 +182,9 @@ _MOBILE = r"(?:\+86|0086|86)?1\d{10}"
 _FIXED = r"0[1-9]\d{8,10}"
 _SHORT = r"[19]\d{4,5}"
 _INTERNATIONAL = r"(?:\+|00)[1-9]\d{4,16}"
+# A UTC offset beyond -14:00..+14:00 (no zone has one), or with minutes past 59.
+_BAD_OFFSET = r"[+-](?:1[5-9]|[2-9]\d|14:?(?:0[1-9]|[1-5]\d))(?::?\d{2})?$|[+-]\d{2}:?[6-9]\d$"
+_DECIMAL = r"[+]?\d+[.]\d{1,2}"  # one dot, then one or two digits: a fraction, not a group
 _TIMESTAMP = (
     r"\d{4}-\d{2}-\d{2}"
     r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?"
@@ -214,6 +227,12 @@ def _cleaned(f: Field, source_type: str) -> str:
         return f"nullif(lower(trim({text})), '')"
     if f.kind == "text":
         return f"nullif({text}, '')"
+    if f.kind in ("number", "party"):
+        # A number column pandas or Excel wrote as decimals (17012345678.0): the whole number,
+        # before separators (dots among them) are dropped and the zero would become a digit.
+        t = f"trim({text})"
+        whole = f"regexp_replace({t}, '^([+]?[0-9]+)[.]0+$', '\\1')"
+        return f"nullif(CASE WHEN contains({t}, '.') THEN {whole} ELSE {t} END, '')"
     return f"nullif(trim({text}), '')"
 
 
@@ -240,8 +259,10 @@ def _typed(f: Field, source_type: str) -> str:
         # rest without separators by regular expressions.
         wide, narrow = _FULL_WIDTH
         t = f"regexp_replace(translate({c}, '{wide}', '{narrow}'), '{_SEPARATORS}', '', 'g')"
+        # A short code bare, or in the E.164 form the risk list shows it in (+8610086).
         short = (
-            f" WHEN regexp_full_match({t}, '{_SHORT}') THEN ('86' || {t})::BIGINT"
+            f" WHEN regexp_full_match({t}, '(?:\\+86|0086)?{_SHORT}') "
+            f"THEN ('86' || regexp_extract({t}, '{_SHORT}$'))::BIGINT"
             if f.kind == "party"
             else ""
         )
@@ -249,6 +270,8 @@ def _typed(f: Field, source_type: str) -> str:
             f"CASE WHEN {c} GLOB '1{_D * 10}' THEN 8600000000000 + {c}::BIGINT "
             f"WHEN {c} GLOB '+861{_D * 10}' THEN {c}[2:]::BIGINT "
             f"WHEN {c} GLOB '861{_D * 10}' THEN {c}::BIGINT "
+            # 10086.5 is a decimal, not the digits 100865 (a whole one lost its .0 above).
+            f"WHEN regexp_full_match({c}, '{_DECIMAL}') THEN NULL "
             f"WHEN regexp_full_match({t}, '{_MOBILE}') THEN ('86' || right({t}, 11))::BIGINT "
             f"WHEN regexp_full_match({t}, '{_FIXED}') THEN ('86' || {t}[2:])::BIGINT{short} END"
         )
@@ -261,6 +284,7 @@ def _typed(f: Field, source_type: str) -> str:
         return (
             f"CASE WHEN {c} GLOB '{day_time}' "
             f"THEN (try_cast({c} AS TIMESTAMP) - INTERVAL 8 HOUR)::TIMESTAMPTZ "
+            f"WHEN length({c}) > 10 AND regexp_matches({c}[11:], '{_BAD_OFFSET}') THEN NULL "
             f"WHEN {c} GLOB '{day_time}[+-]{_D * 2}:{_D * 2}' THEN try_cast({c} AS TIMESTAMPTZ) "
             f"WHEN NOT regexp_full_match({c}, '{_TIMESTAMP}') THEN NULL "
             f"WHEN length({c}) > 10 AND regexp_matches({c}[11:], '[Zz+-]') "
@@ -327,9 +351,20 @@ def typing_sql(table: TrafficTable, source: str, types: dict[str, str]) -> str:
     originals = ", ".join(
         f'CASE WHEN flagged THEN "r_{f.name}"::VARCHAR END AS "r_{f.name}"' for f in fields
     )
+    # A time out of range is no time: NULL, so it is quarantined as bad_time.
+    in_range = ", ".join(
+        f'CASE WHEN "v_{f.name}" >= TIMESTAMPTZ {sql_literal(EARLIEST_TIME)} '
+        f'AND "v_{f.name}" < TIMESTAMPTZ {sql_literal(LATEST_TIME)} '
+        f'THEN "v_{f.name}" END AS "v_{f.name}"'
+        for f in fields
+        if f.kind == "time"
+    )
+    replace = f" REPLACE ({in_range})" if in_range else ""
+    bounded = f"SELECT *{replace} FROM typed_any"
     return (
         f"WITH cleaned AS (SELECT source_row, {raw}, {cleaned} FROM {source}), "
-        f"typed AS (SELECT *, {typed} FROM cleaned), "
+        f"typed_any AS (SELECT *, {typed} FROM cleaned), "
+        f"typed AS ({bounded}), "
         f"checked AS (SELECT *, {', '.join(checks)} FROM typed), "
         f"flagged AS (SELECT *, ({' OR '.join(flags)}) AS flagged FROM checked) "
         f"SELECT {values}, {faults}, {extras + ', ' if extras else ''}source_row, {originals} "

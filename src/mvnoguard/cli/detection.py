@@ -120,6 +120,11 @@ def detect(
     """
     from mvnoguard.detection.evaluation import evaluate, read_truth
 
+    # Every file the command reads, models and truth too: --out must overwrite none of them.
+    output_file(
+        out,
+        inputs=_inputs(calls, messages, complaints, activations, sms_model, behaviour_model, truth),
+    )
     planted = read_truth(truth) if truth is not None else None  # before the screening
     result = _screen(
         ctx,
@@ -209,7 +214,7 @@ def train_behaviour(
     from mvnoguard.detection.behaviour_model import cross_validate_behaviour, train_behaviour
     from mvnoguard.detection.model_files import sha256_of_files
 
-    output_file(out, inputs=[*calls, *(messages or ()), *(complaints or ()), labels])
+    output_file(out, inputs=_inputs(calls, messages, complaints, activations, sms_model, labels))
     table, y = _labelled(ctx, calls, messages, complaints, activations, sms_model, engine, labels)
     metrics = cross_validate_behaviour(table, y, seed=seed)
     model = train_behaviour(
@@ -238,6 +243,16 @@ def eval_behaviour(
 
     table, y = _labelled(ctx, calls, messages, complaints, activations, sms_model, engine, labels)
     print_json(cross_validate_behaviour(table, y, seed=seed))
+
+
+def _inputs(
+    calls: list[Path],
+    messages: list[Path] | None,
+    complaints: list[Path] | None,
+    *files: Path | None,
+) -> list[Path]:
+    """The records given and the other files named (those given), as ``output_file`` inputs."""
+    return [*calls, *(messages or ()), *(complaints or ()), *(f for f in files if f is not None)]
 
 
 def _size(paths: list[Path]) -> int:

@@ -155,7 +155,21 @@ def _fit(features: NDArray[np.float64], labels: NDArray[np.int64], seed: int) ->
 def cross_validate_behaviour(
     table: pa.Table, labels: NDArray[np.int64], *, folds: int = 5, seed: int = 0
 ) -> dict[str, Any]:
-    """Stratified k-fold: macro-F1 over the four classes, nuisance-vs-clear F1 and AUC."""
+    """Stratified k-fold: macro-F1 over the four classes, nuisance-vs-clear F1 and AUC.
+
+    Every fold must hold each class present: with fewer candidates of a class than ``folds``,
+    the folds are fewer; with a class of one candidate, or one class only, it is refused.
+    """
+    classes, counts = np.unique(labels, return_counts=True)
+    found = ", ".join(f"{CLASSES[c]} {n}" for c, n in zip(classes, counts, strict=True))
+    if len(classes) < 2 or counts.min() < 2:
+        raise InvalidInput(
+            "cross-validation needs at least two classes among the candidates, each with at "
+            f"least two numbers; the labelled candidates are: {found or 'none'}",
+            code="too_few_labels",
+            field="labels",
+        )
+    folds = min(folds, int(counts.min()))
     features = design(table)
     scores = np.zeros((len(labels), len(CLASSES)))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -167,6 +181,7 @@ def cross_validate_behaviour(
     risk = 1.0 - scores[:, 0]
     return {
         "rows": len(labels),
+        "folds": folds,
         "macro_f1": float(f1_score(labels, predicted, average="macro")),
         "nuisance_f1": float(f1_score(nuisance, (predicted > 0).astype(int))),
         "auc": float(roc_auc_score(nuisance, risk)) if 0 < nuisance.sum() < len(labels) else None,

@@ -2,7 +2,8 @@
 
 Bulk senders repeat a handful of templates, so scoring the distinct texts of the outgoing
 messages (not every message) keeps the model's cost proportional to what is new. The scores
-land in a small Parquet table ``content, spam_score`` that the feature pipeline joins on.
+land in a small Parquet table ``content, spam_score, is_spam`` that the feature pipeline joins
+on: ``is_spam`` is the model's own verdict, at the threshold it chose, as ``model predict sms``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ def score_contents(model: SmsModel, messages_dir: Path, out: Path) -> Path:
     for start in range(0, len(contents), _BATCH):
         scores.extend(float(s) for s in model.score(contents[start : start + _BATCH]))
     table = pa.table(
-        {"content": pa.array(contents, pa.string()), "spam_score": pa.array(scores, pa.float64())}
+        {
+            "content": pa.array(contents, pa.string()),
+            "spam_score": pa.array(scores, pa.float64()),
+            "is_spam": pa.array([s >= model.threshold for s in scores], pa.bool_()),
+        }
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, out)

@@ -10,8 +10,10 @@ complaints make them worth scoring. Only findings leave the engine.
 
 from __future__ import annotations
 
+import fcntl
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,8 +22,10 @@ import duckdb
 
 from mvnoguard.analytics.engines import EngineName
 from mvnoguard.analytics.traffic_features import FeatureFiles, compute_features
+from mvnoguard.analytics.traffic_typing import sql_literal
 from mvnoguard.detection.rules import Finding, judge
-from mvnoguard.output_paths import output_file, write_csv
+from mvnoguard.errors import Conflict
+from mvnoguard.output_paths import output_file, output_folder, write_csv
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -72,8 +76,9 @@ class Screening:
 
 def _peaks_sql(daily: str, numbers: str, s: DetectionSettings) -> str:
     """Each candidate number's window figures and its worst day for every rule (DuckDB)."""
+    floor = s.candidate_floors()
     return f"""
-    WITH d AS (SELECT * FROM read_parquet('{daily}')),
+    WITH d AS (SELECT * FROM read_parquet({sql_literal(daily)})),
     peaks AS (
       SELECT msisdn,
         arg_max(day, strangers) AS f_day, max(strangers) AS f_strangers,
@@ -98,13 +103,13 @@ def _peaks_sql(daily: str, numbers: str, s: DetectionSettings) -> str:
       CASE WHEN n.activated_at IS NULL THEN -1
            ELSE date_diff('day', CAST(n.activated_at + INTERVAL 8 HOUR AS DATE), n.first_day)
       END AS days_active_before
-    FROM read_parquet('{numbers}') n JOIN peaks p USING (msisdn)
-    WHERE p.f_strangers >= {s.candidate_strangers}
-       OR p.h_calls_to_one >= {s.candidate_calls_to_one}
-       OR p.r_unanswered >= {s.candidate_unanswered}
-       OR p.s_messages >= {s.candidate_messages}
-       OR n.imei_sharing >= {s.candidate_sharing}
-       OR n.complaints >= {s.candidate_complaints}
+    FROM read_parquet({sql_literal(numbers)}) n JOIN peaks p USING (msisdn)
+    WHERE p.f_strangers >= {floor["strangers"]}
+       OR p.h_calls_to_one >= {floor["calls_to_one"]}
+       OR p.r_unanswered >= {floor["unanswered"]}
+       OR p.s_messages >= {floor["messages"]}
+       OR n.imei_sharing >= {floor["sharing"]}
+       OR n.complaints >= {floor["complaints"]}
     ORDER BY n.msisdn
     """
 
@@ -112,11 +117,36 @@ def _peaks_sql(daily: str, numbers: str, s: DetectionSettings) -> str:
 def candidates(features: FeatureFiles, settings: DetectionSettings) -> tuple[pa.Table, int]:
     """The candidate rows (see :func:`_peaks_sql`) and how many numbers the records hold."""
     with duckdb.connect() as con:
+        # days_active_before casts a timestamp to a date, which follows the session's zone:
+        # pinned to UTC as in the feature engines, or the machine's zone would move the day.
+        con.execute("SET TimeZone = 'UTC'")
         table = con.sql(
             _peaks_sql(features.daily_glob, features.numbers_glob, settings)
         ).to_arrow_table()
-        seen = con.sql(f"SELECT count(*) FROM read_parquet('{features.numbers_glob}')").fetchall()
+        numbers = sql_literal(features.numbers_glob)
+        seen = con.sql(f"SELECT count(*) FROM read_parquet({numbers})").fetchall()
     return table, int(seen[0][0])
+
+
+@contextmanager
+def _sole_user(work: Path) -> Iterator[None]:
+    """Hold ``work`` for one run: two runs at once would replace each other's records and
+    features under each other's feet (``home_busy`` for the second, which changes nothing)."""
+    output_folder(work, field="home")
+    with (work / ".screening.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Conflict(
+                f"another detection run is using {work}; wait for it to finish, or give this "
+                "one another --home",
+                code="home_busy",
+                field="home",
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def write_risk_list(findings: Sequence[Finding], out: Path) -> None:
@@ -149,7 +179,7 @@ def screen(
 
     ``work`` holds the normalised records and the features (replaced on every run);
     ``content_scorer(messages_dir, out_file)`` scores the distinct message texts and returns
-    the Parquet file of ``content, spam_score`` it wrote; ``behaviour_model`` adds its
+    the Parquet file of ``content, spam_score, is_spam`` it wrote; ``behaviour_model`` adds its
     nuisance probability to the rules' strengths.
     """
 
@@ -169,28 +199,29 @@ def screen(
         ("activations", [activations] if activations is not None else []),
         ("complaints", complaints),
     ]
-    ingested = [
-        ingest(table, files, work / table, quarantine_dir, progress=report(table))
-        for table, files in sources
-        if files or table == "calls"  # calls always: the features rest on them
-    ]
-    scores = None
-    if messages and content_scorer is not None:
-        scores = content_scorer(work / "messages", work / "content_scores.parquet")
-    features = compute_features(
-        work / "calls",
-        out_dir=work / "features",
-        messages=work / "messages" if messages else None,
-        complaints=work / "complaints" if complaints else None,
-        activations=work / "activations" if activations is not None else None,
-        content_scores=scores,
-        engine=engine,
-    )
-    table, seen = candidates(features, settings)
-    behaviour = behaviour_model.probabilities(table) if behaviour_model else None
-    findings = judge(table, settings, behaviour)
-    if out is not None:
-        write_risk_list(findings, out)
+    with _sole_user(work):
+        ingested = [
+            ingest(table, files, work / table, quarantine_dir, progress=report(table))
+            for table, files in sources
+            if files or table == "calls"  # calls always: the features rest on them
+        ]
+        scores = None
+        if messages and content_scorer is not None:
+            scores = content_scorer(work / "messages", work / "content_scores.parquet")
+        features = compute_features(
+            work / "calls",
+            out_dir=work / "features",
+            messages=work / "messages" if messages else None,
+            complaints=work / "complaints" if complaints else None,
+            activations=work / "activations" if activations is not None else None,
+            content_scores=scores,
+            engine=engine,
+        )
+        table, seen = candidates(features, settings)
+        behaviour = behaviour_model.probabilities(table) if behaviour_model else None
+        findings = judge(table, settings, behaviour)
+        if out is not None:
+            write_risk_list(findings, out)
     return Screening(
         findings=findings,
         ingested=ingested,

@@ -57,12 +57,27 @@ class DetectionSettings:
     # Complaints received about the number in the window.
     complaints: Ramp = (1.0, 4.0)
     # Candidate pre-filter: a number none of whose days reaches any of these is not scored.
+    # Each is only ever as strict as its rule's ramp allows (see `candidate_floors`), so a
+    # rule's ramp lowered in the policy takes effect without its pre-filter lowered too.
     candidate_strangers: int = 15
     candidate_calls_to_one: int = 5
     candidate_unanswered: int = 20
     candidate_messages: int = 30
     candidate_sharing: int = 3
     candidate_complaints: int = 1
+
+    def candidate_floors(self) -> dict[str, float]:
+        """The pre-filter in force: each ``candidate_*`` figure, lowered to the low end of the
+        ramp of the rule it screens for where that is lower (a number the rule would score
+        is never dropped before it is judged)."""
+        return {
+            "strangers": min(self.candidate_strangers, self.fraud_strangers[0]),
+            "calls_to_one": min(self.candidate_calls_to_one, self.harassment_calls_to_one[0]),
+            "unanswered": min(self.candidate_unanswered, self.ring_once_unanswered[0]),
+            "messages": min(self.candidate_messages, self.spam_messages[0]),
+            "sharing": min(self.candidate_sharing, self.pool_sharing[0]),
+            "complaints": min(self.candidate_complaints, self.complaints[0]),
+        }
 
     @classmethod
     def from_policy(cls, policy: Policy) -> DetectionSettings:

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from mvnoguard.analytics.traffic_typing import sql_literal
 from mvnoguard.errors import DataFileError, InvalidInput
 from mvnoguard.output_paths import output_folder
 
@@ -112,7 +113,7 @@ def _market_numbers(market: Path, users: int, seed: int) -> IntArray:
     files = parquet or sorted(folder.glob("*.csv"))
     if not files:
         raise DataFileError(f"no subscriber files under {folder}", field="market")
-    names = ", ".join(f"'{p}'" for p in files)
+    names = ", ".join(sql_literal(str(p)) for p in files)
     source = (
         f"read_parquet([{names}])"
         if parquet
