@@ -114,7 +114,13 @@ class RuleViolation(MvnoguardError):
 
 
 class RegistrationRefused(RuleViolation):
-    """A sign-up, transfer or resumption refused under the policy."""
+    """A sign-up, transfer or resumption refused under the policy.
+
+    ``name_compared``: refused after the holder's name was compared with the stored one, so
+    the refusal itself tells that the name was right, and the comparison must be audited.
+    """
+
+    name_compared: bool = False
 
 
 class NotFound(MvnoguardError):

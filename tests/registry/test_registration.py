@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from mvnoguard.domain.subscribers import HostNetwork, OutletKind
 from mvnoguard.errors import InvalidInput, NotFound, RegistrationRefused
 from mvnoguard.registry import catalog
-from mvnoguard.registry.registration import RegistrationService, SignUp
+from mvnoguard.registry.registration import RegistrationService, SignUp, compared_name
 from mvnoguard.registry.rules import PresentedDocument
 from mvnoguard.storage.database import Database
 from mvnoguard.storage.models import AuditEntry, Identity, ReviewTask, Subscriber, Verification
@@ -275,6 +275,32 @@ def test_a_name_longer_than_any_document_holds_is_refused(
             select(Identity.name_masked).join(Subscriber, Subscriber.identity_id == Identity.id)
         )
     assert masked == "A" + "*" * 31 + " B" + "*" * 30
+
+
+def test_a_refusal_after_a_right_name_says_the_name_was_compared(
+    market: Database, service: RegistrationService
+) -> None:
+    """A refusal that follows the holder's name comparison tells the name was right: it is
+    marked, so the caller audits the comparison, whatever its code; a refusal before it is not.
+    """
+    register(market, service, sign_up("17090000520"))  # 王小明
+    too_long = PresentedDocument("RIC", holder(sequence=45).number, name="李" * 70)
+    after = assert_refused(market, service, sign_up("17090000521", agent=too_long), "name_too_long")
+    stranger = sign_up("17090000522", holder=holder(sequence=46), agent=too_long)
+    before = assert_refused(market, service, stranger, "name_too_long")  # a holder never seen
+    blank = assert_refused(
+        market, service, sign_up("17090000523", holder=holder(name=" ")), "missing_name"
+    )
+    assert (compared_name(after), compared_name(before), compared_name(blank)) == (
+        True,
+        False,
+        False,
+    )
+    with pytest.raises(RegistrationRefused) as same, market.transaction() as session:
+        service.transfer(session, sign_up("17090000520"), actor="test")
+    assert (same.value.code, compared_name(same.value)) == ("same_holder", True)
+    with pytest.raises(NotFound), market.transaction() as session:  # before any comparison
+        service.transfer(session, sign_up("17090000529"), actor="test")
 
 
 def test_two_states_passports_with_one_number_are_not_merged(

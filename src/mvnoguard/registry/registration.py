@@ -8,6 +8,7 @@ whose market-wide live cards pass the review threshold is signed up and gets a r
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,7 +62,18 @@ NAME_COMPARED_REFUSALS = frozenset({NAME_MISMATCH, "card_limit_exceeded"})
 
 def compared_name(refusal: RegistrationRefused) -> bool:
     """Whether a refused sign-up had compared the stored name (see :func:`record_name_refusal`)."""
-    return refusal.code in NAME_COMPARED_REFUSALS
+    return refusal.name_compared or refusal.code in NAME_COMPARED_REFUSALS
+
+
+@contextlib.contextmanager
+def _after_comparing(compared: bool) -> Iterator[None]:
+    """Refusals raised in the block come after the holder's name was compared (if ``compared``):
+    each is marked, so the comparison is audited whatever the refusal."""
+    try:
+        yield
+    except RegistrationRefused as refusal:
+        refusal.name_compared = refusal.name_compared or compared
+        raise
 
 
 def record_name_refusal(session: Session, msisdn: str, *, actor: str, code: str) -> None:
@@ -112,6 +124,8 @@ class _Checked:
     at: datetime
     # The holder's stored identity when the document was seen before (None: a new holder).
     known_holder: Identity | None
+    # For a transfer: the number's live holder period at the enterprise.
+    live: Subscriber | None = None
 
 
 class RegistrationService:
@@ -160,7 +174,11 @@ class RegistrationService:
             enterprise = get_enterprise(session, sign_up.enterprise_code)
         msisdn = normalize_msisdn(sign_up.msisdn)
         rules.check_number(session, enterprise, msisdn)
-        if not transfer:
+        if transfer:
+            # Looked up before any name is compared: "no such number" must not follow a right
+            # name, nor "the same holder" a wrong one.
+            live = live_subscriber(session, msisdn, enterprise)
+        else:
             rules.check_free(msisdn, live)
         outlet = rules.check_outlet(session, enterprise, sign_up.outlet_code)
         holder = rules.check_document(ruleset, sign_up.holder, on)
@@ -178,14 +196,15 @@ class RegistrationService:
                 "the holder's name is required", code="missing_name", field="name"
             )
         known_holder = self._known(session, holder, sign_up.holder, "holder", field="name")
-        for role, check, presented in (
-            ("guardian", guardian, sign_up.guardian),
-            ("agent", agent, sign_up.agent),
-        ):
-            if check is not None and presented is not None:
-                self._known(session, check, presented, role, field=f"{role}_name")
-        rules.check_card_limit(session, ruleset, enterprise, known_holder)
-        return _Checked(enterprise, outlet, msisdn, holder, guardian, agent, at, known_holder)
+        with _after_comparing(known_holder is not None):
+            for role, check, presented in (
+                ("guardian", guardian, sign_up.guardian),
+                ("agent", agent, sign_up.agent),
+            ):
+                if check is not None and presented is not None:
+                    self._known(session, check, presented, role, field=f"{role}_name")
+            rules.check_card_limit(session, ruleset, enterprise, known_holder)
+        return _Checked(enterprise, outlet, msisdn, holder, guardian, agent, at, known_holder, live)
 
     def _known(
         self,
@@ -367,10 +386,14 @@ class RegistrationService:
         """
         self._serialise(session, sign_up)
         checked = self._check(session, sign_up, transfer=True)
-        old = live_subscriber(session, checked.msisdn, checked.enterprise)
+        old = checked.live
+        assert old is not None  # looked up by _check for a transfer
         new_holder = checked.known_holder
-        if new_holder is not None and old.identity_id == new_holder.id:
-            raise RegistrationRefused("the new holder is the current holder", code="same_holder")
+        with _after_comparing(new_holder is not None):
+            if new_holder is not None and old.identity_id == new_holder.id:
+                raise RegistrationRefused(
+                    "the new holder is the current holder", code="same_holder"
+                )
         old.status = SubscriberStatus.CANCELLED.value
         old.cancelled_at = checked.at
         record_event(session, old, LifecycleEventKind.TRANSFERRED_OUT, at=checked.at, actor=actor)
