@@ -97,6 +97,10 @@ def test_audit_log_verify_finds_an_edited_and_a_deleted_entry(home: Path) -> Non
     assert code == 0
     entries = int(out.split("chain intact: ")[1].split()[0])
     assert entries >= 4
+    head = out.split("head ")[1].split()[0]
+    run(home, "keys", "create", "--role", "inspector", "--label", "d")
+    assert run(home, "audit-log", "verify", "--anchor", head)[0] == 0
+    assert run(home, "audit-log", "verify", "--anchor", "f" * 64)[0] == 2  # never in the chain
     runtime = Runtime(Settings(home=home))
     with runtime.database.sessions() as session:
         ids = list(session.scalars(select(AuditEntry.id).order_by(AuditEntry.id)))

@@ -42,9 +42,9 @@ def write_entries(database: Database, count: int) -> list[int]:
     return ids
 
 
-def verify(database: Database) -> audit_log.ChainCheck:
+def verify(database: Database, anchors: list[str] | None = None) -> audit_log.ChainCheck:
     with database.transaction() as session:
-        return audit_log.verify_chain(session)
+        return audit_log.verify_chain(session, anchors=anchors or ())
 
 
 def test_entries_chain_from_genesis(database: Database) -> None:
@@ -118,6 +118,52 @@ def test_cutting_off_the_last_entries_is_detected(database: Database, kept: int)
     check = verify(database)
     assert (check.ok, check.entries) == (False, kept)
     assert check.problem == "entries after the last one were deleted"
+
+
+def test_a_deleted_head_row_is_detected_and_restoring_it_is_recorded(database: Database) -> None:
+    """Cutting the tail and the head row together is reported; the next append restores the
+    head from the log and says so in an entry of its own, which verify names."""
+    ids = write_entries(database, 5)
+    with database.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE id > :id"), {"id": ids[2]})
+        conn.execute(text("DELETE FROM audit_chain_head"))
+    cut = verify(database)
+    assert (cut.ok, cut.problem) == (False, "the chain head is missing")
+    with database.transaction() as session:
+        audit_log.append(session, actor="t", action="a", subject="after")
+        actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    later = verify(database)
+    assert actions[-2:] == [audit_log.HEAD_RESTORED, "a"]
+    assert later.ok and len(later.restored_at) == 1
+
+
+def test_a_head_kept_elsewhere_catches_a_rewritten_chain(database: Database) -> None:
+    """Whoever writes the database can edit an entry and recompute every hash after it (and
+    the head): only a head hash kept outside finds that out."""
+    ids = write_entries(database, 4)
+    anchored = verify(database).head
+    write_entries(database, 2)
+    assert verify(database, anchors=[anchored]).ok
+    with database.transaction() as session:  # the forger's own session, not append's
+        prev = audit_log.GENESIS
+        for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
+            if entry.id == ids[1]:
+                entry.detail = "rewritten"
+            entry.prev_hash, entry.entry_hash = (
+                prev,
+                audit_log._entry_hash(
+                    prev, entry.occurred_at, entry.actor, entry.action, entry.subject, entry.detail
+                ),
+            )
+            head_prev, prev = entry.prev_hash, entry.entry_hash
+        session.execute(
+            text("UPDATE audit_chain_head SET prev_hash = :p, head_hash = :h"),
+            {"p": head_prev, "h": prev},
+        )
+    assert verify(database).ok  # the forgery holds against the chain alone
+    caught = verify(database, anchors=[anchored])
+    assert caught.ok is False
+    assert caught.problem is not None and "kept elsewhere" in caught.problem
 
 
 def test_appends_continue_the_chain_after_earlier_transactions(database: Database) -> None:

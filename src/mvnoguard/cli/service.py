@@ -119,11 +119,22 @@ def keys_revoke(ctx: typer.Context, key_id: str) -> None:
 
 @audit_log_app.command("verify")
 def audit_log_verify(
-    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
+    ctx: typer.Context,
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--anchor",
+            help="A head hash printed by an earlier verify and kept outside the database; "
+            "the chain must still pass through it (repeatable).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Check the hash chain: exit 0 when intact, 2 naming the first broken entry."""
+    """Check the hash chain: exit 0 when intact, 2 naming the first broken entry. Prints the
+    head hash: keep it where the database's writers cannot reach, and give it to a later verify
+    as --anchor."""
     with runtime(ctx).database.sessions() as session:
-        check = verify_chain(session)
+        check = verify_chain(session, anchors=anchor or ())
     if as_json:
         print_json(
             {
@@ -131,10 +142,12 @@ def audit_log_verify(
                 "entries": check.entries,
                 "first_bad_id": check.first_bad_id,
                 "problem": check.problem,
+                "head": check.head,
+                "head_restored_at": list(check.restored_at),
             }
         )
     elif check.ok:
-        typer.echo(f"chain intact: {check.entries} entries")
+        typer.echo(f"chain intact: {check.entries} entries, head {check.head}")
     else:
         where = (
             f"entry {check.first_bad_id}"
@@ -142,5 +155,12 @@ def audit_log_verify(
             else f"its end ({check.entries} left)"
         )
         typer.echo(f"chain broken at {where}: {check.problem}", err=True)
+    if check.restored_at and not as_json:
+        typer.echo(
+            "warning: the chain head went missing and was restored at entry(s) "
+            + ", ".join(str(i) for i in check.restored_at)
+            + ": entries at the log's end before each may have been deleted",
+            err=True,
+        )
     if not check.ok:
         raise typer.Exit(2)

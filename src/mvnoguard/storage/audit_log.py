@@ -3,11 +3,20 @@
 Each entry's hash covers its content and its predecessor's hash, so editing or deleting any
 entry breaks the chain at that point, which :func:`verify_chain` reports. Entries never carry
 identity numbers or names: subjects are numbers (MSISDNs), tokens or record ids.
+
+The hashes are plain SHA-256: whoever can write the database can also recompute every hash
+after an edit. Against that, keep the head hash that ``audit-log verify`` prints somewhere
+the database's writers cannot reach (a ticket, a signed report); ``audit-log verify --anchor
+HASH`` then checks that the chain still passes through it, which no rewrite of the entries
+before it can keep true. A missing head row is reported, and an append that finds it missing
+over a non-empty log restores it from the last entry and says so in an ``audit.head_restored``
+entry of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -59,7 +68,8 @@ _PG_APPEND = text(
 _LOCK_HEAD = text("UPDATE audit_chain_head SET head_hash = head_hash WHERE id = 1")
 _READ_HEAD = text("SELECT head_hash FROM audit_chain_head WHERE id = 1")
 _MOVE_HEAD = text("UPDATE audit_chain_head SET prev_hash = :prev, head_hash = :head WHERE id = 1")
-# The head row of a store built without the migration that seeds it (the log's last entry).
+# The head row, from the log's last entry (or the genesis of an empty log): migration 0005
+# seeds it, so it is missing only if it was deleted.
 _SEED_HEAD = text(
     """
     INSERT INTO audit_chain_head (id, prev_hash, head_hash)
@@ -101,11 +111,12 @@ def append(
         tail = _hashed_tail(occurred_at, actor, action, subject, detail)
         row = connection.execute(_PG_APPEND, {**values, "tail": tail}).first()
         if row is None:
-            connection.execute(_SEED_HEAD, {"genesis": GENESIS})
+            _restore_head(session, occurred_at)
             row = connection.execute(_PG_APPEND, {**values, "tail": tail}).one()
         return AuditEntry(**values, id=row.id, prev_hash=row.prev_hash, entry_hash=row.entry_hash)
     if connection.execute(_LOCK_HEAD).rowcount == 0:
-        connection.execute(_SEED_HEAD, {"genesis": GENESIS})
+        _restore_head(session, occurred_at)
+        connection.execute(_LOCK_HEAD)
     prev_hash = connection.execute(_READ_HEAD).scalar_one()
     entry_hash = _entry_hash(prev_hash, occurred_at, actor, action, subject, detail)
     connection.execute(_MOVE_HEAD, {"prev": prev_hash, "head": entry_hash})
@@ -116,19 +127,45 @@ def append(
     return entry
 
 
+HEAD_RESTORED = "audit.head_restored"
+
+
+def _restore_head(session: Session, at: datetime) -> None:
+    """Seed a missing head row from the log; over a non-empty log, say so in an entry."""
+    connection = session.connection()
+    entries = connection.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
+    connection.execute(_SEED_HEAD, {"genesis": GENESIS})
+    if entries:
+        append(
+            session,
+            actor="system:audit",
+            action=HEAD_RESTORED,
+            subject="audit_chain_head",
+            detail=f"the chain head was missing; restored from the last of {entries} entries",
+            at=at,
+        )
+
+
 @dataclass(frozen=True)
 class ChainCheck:
     entries: int
     ok: bool
     first_bad_id: int | None = None
     problem: str | None = None
+    head: str = GENESIS  # the last entry's hash: keep it elsewhere, check it with an anchor
+    # Entries recording a head restored after it went missing: the log may have lost its end
+    # before each of them.
+    restored_at: tuple[int, ...] = ()
 
 
-def verify_chain(session: Session) -> ChainCheck:
-    """Walk the chain from the start; report the first edited, inserted or missing entry, or a
-    tail cut off after the last entry the walk met (the chain head remembers it)."""
+def verify_chain(session: Session, *, anchors: Sequence[str] = ()) -> ChainCheck:
+    """Walk the chain from the start; report the first edited, inserted or missing entry, a
+    tail cut off after the last entry the walk met (the chain head remembers it), a missing
+    head, or an ``anchors`` hash (a head kept elsewhere) the chain no longer passes through."""
     prev_hash = GENESIS
     count = 0
+    unmet = {anchor.strip().lower() for anchor in anchors} - {GENESIS}
+    restored: list[int] = []
     for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)).yield_per(1000):
         count += 1
         if entry.prev_hash != prev_hash:
@@ -144,9 +181,19 @@ def verify_chain(session: Session) -> ChainCheck:
         if entry.entry_hash != expected:
             return ChainCheck(count, False, entry.id, "the entry was edited")
         prev_hash = entry.entry_hash
+        unmet.discard(prev_hash)
+        if entry.action == HEAD_RESTORED:
+            restored.append(entry.id)
     head = session.execute(_READ_HEAD).scalar_one_or_none()
-    if head is not None and head != prev_hash:
+    problem = None
+    if head is None and count:
+        # Migration 0005 seeds the head, and every append moves it: without it, a cut tail
+        # could not be told from the end of the log.
+        problem = "the chain head is missing"
+    elif head is not None and head != prev_hash:
         # The head moves with every append: a head past the last entry means entries at the
         # end were deleted (the walk alone cannot see a cut tail).
-        return ChainCheck(count, False, None, "entries after the last one were deleted")
-    return ChainCheck(count, True)
+        problem = "entries after the last one were deleted"
+    elif unmet:
+        problem = "a head kept elsewhere is not in the chain: entries were rewritten or deleted"
+    return ChainCheck(count, problem is None, None, problem, prev_hash, tuple(restored))
