@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from mvnoguard.analytics.store import RegistryStore
 from mvnoguard.cli import main
 from tests.cli.test_cli import HOLDER, setup_market
 from tests.cli.test_model_cli import HAM, SPAM, predict_sms
@@ -918,3 +919,12 @@ def test_synthetic_traffic_beyond_what_one_run_can_draw(
     outcome = run("synth", "traffic", "--out", str(out), *options)
     refused(outcome, "out_of_range", "10,000,000", f"(field: {field})")
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("content", ["{bad", '{"enterprises": 5}', '{"enterprises": [{}]}'])
+def test_a_damaged_saved_audit_is_one_clear_error(run: Run, home: Path, content: str) -> None:
+    setup_market(home)
+    saved = RegistryStore(home).latest_audit
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(content, encoding="utf-8")
+    refused(run("violations", "--json"), "damaged_state", "run `mvnoguard audit` again", status=3)

@@ -268,13 +268,34 @@ def test_only_a_valid_guardian_document_counts_as_a_guardian(
             guardian_doc_type="RIC",
             guardian_doc_number=guardian,
         )
-        for i, guardian in enumerate(["N/A", ric(sequence=6)], start=1)
+        for i, guardian in enumerate(
+            [
+                "N/A",
+                ric(sequence=6),
+                child,  # the child's own document
+                ric(birth="20060101", sequence=7),  # a child of ten on the day
+            ],
+            start=1,
+        )
     ]
     _snapshot_of_e01(tmp_path / "snap", rows)
     import_registry(tmp_path / "snap", home=home, database=database, vault=vault)
     tokens = dict(zip(stored(home), stored(home, "guardian_token"), strict=True))
     assert tokens["17090000001"] is None  # "N/A" is no guardian: the audit counts a minor alone
     assert tokens["17090000002"] is not None
+    assert tokens["17090000003"] is None  # a guardian is another person, as at sign-up
+    assert tokens["17090000004"] is None  # and an adult on the activation day
+
+
+def test_an_organisation_has_no_age_whatever_date_the_file_gives(
+    tmp_path: Path, home: Path, database: Database, vault: PiiVault
+) -> None:
+    company = _row(
+        "17090000001", doc_type="USCC", doc_number="91350100M000100Y43", birth_date="2010-01-01"
+    )
+    _snapshot_of_e01(tmp_path / "snap", [company])
+    import_registry(tmp_path / "snap", home=home, database=database, vault=vault)
+    assert stored(home, "holder_age") == [None]  # a founding date is no birthday
 
 
 def test_a_rotation_moves_tokens_and_never_gives_or_takes_one(

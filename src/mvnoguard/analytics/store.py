@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from mvnoguard.analytics.engines import redact
-from mvnoguard.errors import DataFileError
+from mvnoguard.errors import ConfigurationError, DataFileError
 
 SUBSCRIBERS = pa.schema(
     [
@@ -124,5 +124,22 @@ class RegistryStore:
         """Per enterprise, the violation rate of the latest saved audit ({} before any)."""
         if not self.latest_audit.exists():
             return {}
-        report = json.loads(self.latest_audit.read_text(encoding="utf-8"))
-        return {e["enterprise_code"]: e["violation_rate"] for e in report["enterprises"]}
+        try:
+            report = json.loads(self.latest_audit.read_text(encoding="utf-8"))
+            return {
+                str(e["enterprise_code"]): _rate(e["violation_rate"]) for e in report["enterprises"]
+            }
+        except (ValueError, UnicodeDecodeError, KeyError, TypeError):
+            raise ConfigurationError(
+                f"{self.latest_audit} is damaged: run `mvnoguard audit` again to rewrite it",
+                code="damaged_state",
+            ) from None
+
+
+def _rate(value: object) -> float | None:
+    """A saved violation rate: a number in [0, 1], or None (nothing audited)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError("not a rate")
+    return float(value)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+ADULT_AGE = 18  # a guardian's least age (majority under Chinese civil law)
+
 
 class SubscriberStatus(StrEnum):
     ACTIVE = "active"

@@ -37,13 +37,17 @@ from sqlalchemy.orm import Session
 
 from mvnoguard.domain.documents import DocType, DocumentCheck
 from mvnoguard.domain.policy import RuleSet
-from mvnoguard.domain.subscribers import OutletKind, SubscriberStatus, VerificationMethod
+from mvnoguard.domain.subscribers import (
+    ADULT_AGE,
+    OutletKind,
+    SubscriberStatus,
+    VerificationMethod,
+)
 from mvnoguard.errors import InvalidInput, RegistrationRefused
 from mvnoguard.identity.documents import age_on, validate_document
 from mvnoguard.registry.catalog import get_outlet
 from mvnoguard.storage.models import Enterprise, Identity, NumberBlock, Outlet, Subscriber
 
-ADULT_AGE = 18  # a guardian's least age (majority under Chinese civil law)
 EARLIEST_BIRTH_YEAR = 1900
 
 

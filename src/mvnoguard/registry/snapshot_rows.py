@@ -20,7 +20,7 @@ from mvnoguard.analytics import store
 from mvnoguard.analytics.contract_files import RowProblem
 from mvnoguard.analytics.typing_checks import as_text, parse_dates, parse_floats, parse_timestamps
 from mvnoguard.domain.calendar import CHINA_TZ
-from mvnoguard.domain.subscribers import SubscriberStatus, VerificationMethod
+from mvnoguard.domain.subscribers import ADULT_AGE, SubscriberStatus, VerificationMethod
 from mvnoguard.identity.columns import (
     identity_token_column,
     mask_name_column,
@@ -270,6 +270,10 @@ def _registry_rows(batch: pa.Table, file_name: str, vault: PiiVault) -> pa.Table
     docs = check_documents(doc_type, doc_number, nationality, today=today)
     given = np.asarray(birth_given.to_numpy(zero_copy_only=False), dtype="datetime64[D]")
     births = np.where(np.isnat(docs.birth_dates), given, docs.birth_dates)
+    # An organisation (USCC) has no age, whatever date the file gives (a founding date): as at
+    # sign-up, no minimum age applies to it.
+    organisation = pc.fill_null(pc.equal(pc.utf8_upper(doc_type), "USCC"), False)
+    births = np.where(organisation.to_numpy(zero_copy_only=False), np.datetime64("NaT"), births)
     on = np.asarray(activated_on.to_numpy(zero_copy_only=False), dtype="datetime64[D]")
     names = _column(batch, "name")
     present = pc.is_valid(docs.numbers)
@@ -319,7 +323,14 @@ def _registry_rows(batch: pa.Table, file_name: str, vault: PiiVault) -> pa.Table
                 ),
                 False,
             ).to_pylist()
-            tokens = [t if ok else None for t, ok in zip(tokens, valid, strict=True)]
+            # As at sign-up, a guardian is another person and an adult on the activation day (a
+            # document without a birth date, a passport, is taken as it stands).
+            guardian_ages = ages_on(checks.birth_dates, on).to_pylist()
+            holders = columns["doc_token"]
+            tokens = [
+                t if ok and t != own and (age is None or age >= ADULT_AGE) else None
+                for t, ok, own, age in zip(tokens, valid, holders, guardian_ages, strict=True)
+            ]
         columns[f"{role}_token"] = tokens
         columns[f"{role}_number_ct"] = vault.encrypt_many(
             role_numbers.to_pylist(), context="doc_number"
