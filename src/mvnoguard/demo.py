@@ -1,5 +1,9 @@
 """The demo: the main job end to end on embedded defaults, in a fresh or existing home.
 
+It runs on stages of its own under the home (``HOME/counter-demo`` and ``HOME/demo``, each with
+its own SQLite store and key ring, made afresh every run), so it never touches the registry,
+store or keys the user keeps in the home; its report goes to the home's ``reports/``.
+
 So far it runs the real-name registration core: two enterprises with their blocks and outlets,
 lawful sign-ups, and one attempt against each registration rule, refused with its code.
 Every identity is made up here and shown masked only.
@@ -64,17 +68,24 @@ def _setup(rt: Runtime) -> None:
         )
 
 
-def counter_runtime(rt: Runtime) -> Runtime:
-    """A fresh store of its own for the counter demo, so each demo run starts clean and its
-    made-up enterprises never meet the synthetic market's."""
+COUNTER_STAGE = "counter-demo"
+MARKET_STAGE = "demo"
+
+
+def stage_runtime(rt: Runtime, name: str) -> Runtime:
+    """A fresh home of its own under the user's (``HOME/name``), with its own SQLite store and
+    key ring, so each demo run starts clean and never touches the user's registry, store or
+    keys: a demo market imported beside a real one would mix with it."""
     import shutil
 
-    home = rt.settings.home / "counter-demo"
+    home = rt.settings.home / name
     shutil.rmtree(home, ignore_errors=True)
-    update: dict[str, object] = {"home": home}
-    if rt.settings.database_url is None:
-        update["database_url"] = None
-    return Runtime(rt.settings.model_copy(update=update))
+    return Runtime(rt.settings.model_copy(update={"home": home, "database_url": None}))
+
+
+def counter_runtime(rt: Runtime) -> Runtime:
+    """The counter demo's stage: its made-up enterprises never meet the synthetic market's."""
+    return stage_runtime(rt, COUNTER_STAGE)
 
 
 def run(rt: Runtime) -> DemoResult:
@@ -350,6 +361,7 @@ def run_detection(
 ) -> DetectionDemo:
     """A week of synthetic calls and messages of the market's subscribers, screened; the risk
     list under ``HOME/reports/`` and its precision and recall against the planted truth."""
+    import shutil
     from html import escape
 
     from mvnoguard.detection.evaluation import evaluate, read_truth
@@ -377,6 +389,8 @@ def run_detection(
         ((f"+{f.msisdn}", f.category.value) for f in result.findings),
         read_truth(folder / "truth.csv"),
     ).to_json()
+    # The raw records name every complainant's number in clear: once screened, they go.
+    shutil.rmtree(folder, ignore_errors=True)
     top: list[dict[str, Any]] = [
         {
             "msisdn": masked_msisdn(f"+{f.msisdn}"),

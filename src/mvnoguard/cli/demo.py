@@ -8,6 +8,7 @@ from rich.table import Table
 
 from mvnoguard import demo
 from mvnoguard.cli.context import runtime
+from mvnoguard.runtime import Runtime
 
 
 def run_demo(ctx: typer.Context) -> None:
@@ -33,7 +34,16 @@ def run_demo(ctx: typer.Context) -> None:
         "identity data is stored encrypted and shown masked."
     )
     console.print("\n[bold]The market[/bold]: synthetic market -> import -> audit -> statistics")
-    market = demo.run_market(rt)
+    stage = demo.stage_runtime(rt, demo.MARKET_STAGE)
+    try:
+        _run_stage(console, rt, stage)
+    finally:
+        stage.close()
+
+
+def _run_stage(console: Console, rt: Runtime, stage: Runtime) -> None:
+    """The market, supervision, detection and linkage demos in ``stage``; the report in ``rt``."""
+    market = demo.run_market(stage)
     worst = sorted(
         (e for e in market.audit["enterprises"] if e["audited"]),
         key=lambda e: -e["violation_rate"],
@@ -52,7 +62,7 @@ def run_demo(ctx: typer.Context) -> None:
     verdict = "exactly the planted defects" if market.exact else "NOT the planted defects"
     console.print(f"The audit found {verdict}.")
     console.print("\n[bold]Supervision[/bold]: secret inspections, rates, enforcement")
-    supervision = demo.run_supervision(rt, market)
+    supervision = demo.run_supervision(stage, market)
     rounds = Table(title="Secret inspection rounds (Wilson 95% intervals)")
     for header in ("round", "inspected", "violations", "rate", "95% interval"):
         rounds.add_column(header)
@@ -67,11 +77,11 @@ def run_demo(ctx: typer.Context) -> None:
     console.print(rounds)
     console.print(
         f"{len(supervision.cases_issued)} enforcement cases issued; "
-        f"{len(supervision.notices)} notices written under {rt.settings.reports_dir / 'notices'}"
+        f"{len(supervision.notices)} notices written under {stage.settings.reports_dir / 'notices'}"
     )
     console.print(f"Bulletin: {supervision.bulletin}")
     console.print("\n[bold]Detection[/bold]: a week of calls and messages, screened")
-    detection = demo.run_detection(rt)
+    detection = demo.run_detection(stage)
     found = Table(title=f"Top risk numbers of {detection.numbers_seen:,} screened")
     for header in ("number", "category", "score", "reasons"):
         found.add_column(header)
@@ -86,7 +96,7 @@ def run_demo(ctx: typer.Context) -> None:
         f"Risk list: {detection.risk_list}"
     )
     console.print("\n[bold]Linkage[/bold]: the shared risk-number database")
-    linkage = demo.run_linkage(rt, detection)
+    linkage = demo.run_linkage(stage, detection)
     console.print(
         f"{linkage.pushed} risk numbers pushed, {linkage.confirmed} confirmed, "
         f"{linkage.feed_items} changes in the feed; re-verification tasks from identity linkage: "
