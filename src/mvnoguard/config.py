@@ -22,6 +22,9 @@ HOME_MODE = 0o700  # owner only
 HOME_FOLDERS = ("keys", "reports", "quarantine", "registry", "traffic", "evidence", "outbox")
 
 
+_GLOB_CHARACTERS = frozenset("*?[]{}")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MVNOGUARD_", env_file=None, extra="ignore")
 
@@ -85,6 +88,15 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 f"MVNOGUARD_ENVIRONMENT is {self.environment!r}: set it to "
                 f"{' or '.join(ENVIRONMENTS)}"
+            )
+        wild = sorted(set(str(self.home.absolute())) & _GLOB_CHARACTERS)
+        if wild:
+            # The pipelines hand folders under the home to DuckDB and Spark as file patterns,
+            # where these characters match other names: refused here, not met as a traceback.
+            raise ConfigurationError(
+                f"the home folder {self.home} holds {' '.join(wild)}, which the data engines "
+                "read as a file pattern: choose a folder whose path has none of * ? [ ] { }",
+                code="bad_home",
             )
         try:
             # A new home is the owner's alone: it holds the store, the key ring, the imported

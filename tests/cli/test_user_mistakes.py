@@ -781,6 +781,21 @@ def test_a_new_home_is_the_owners_alone(run: Run, home: Path) -> None:
     assert stat.S_IMODE(home.stat().st_mode) & 0o077 == 0, oct(home.stat().st_mode)
 
 
+@pytest.mark.parametrize("name", ["r3[1]", "state*", "home{a,b}"])
+def test_a_home_whose_path_reads_as_a_file_pattern_is_refused(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DuckDB and Spark read folders under the home as file patterns: a bracket in its path
+    made `registry import` fail with a traceback and leave staging files behind."""
+    home = tmp_path / name
+    monkeypatch.setattr(sys, "argv", ["mvnoguard", "--home", str(home), "stats"])
+    with pytest.raises(SystemExit) as ended:
+        main()
+    outcome = Outcome(int(str(ended.value.code)), "", capsys.readouterr().err)
+    refused(outcome, "bad_home", "file pattern", status=3)
+    assert not home.exists()
+
+
 def test_production_refuses_a_home_open_to_others(run: Run, home: Path) -> None:
     home.mkdir()
     home.chmod(0o755)
