@@ -254,15 +254,23 @@ def _lock(session: Session, tokens: Sequence[str]) -> CitizenLock | None:
     )
 
 
+LOCKED_MESSAGE = "too many wrong codes: try again later"
+
+
+def _locked_out(message: str, code: str, until: datetime, now: datetime) -> RateLimited:
+    """The refusal of a lock held until ``until``: the seconds to wait, and when it ends."""
+    return RateLimited(
+        message,
+        code=code,
+        retry_after=_seconds_until(until, now),
+        details={"locked_until": iso_utc(until)},
+    )
+
+
 def _refuse_if_locked(session: Session, tokens: Sequence[str], now: datetime) -> None:
     lock = _lock(session, tokens)
     if lock is not None and lock.locked_until is not None and lock.locked_until > now:
-        raise RateLimited(
-            "too many wrong codes: try again later",
-            code="locked",
-            retry_after=_seconds_until(lock.locked_until, now),
-            details={"locked_until": iso_utc(lock.locked_until)},
-        )
+        raise _locked_out(LOCKED_MESSAGE, "locked", lock.locked_until, now)
 
 
 def request_code(
@@ -388,12 +396,7 @@ def _take_guess(
             locked_until = side.scalar(
                 select(CitizenLock.locked_until).where(CitizenLock.id == lock_id)
             )
-            raise RateLimited(
-                allowance.message,
-                code=allowance.refusal,
-                retry_after=_seconds_until(locked_until or now, now),
-                details={"locked_until": iso_utc(locked_until or now)},
-            )
+            raise _locked_out(allowance.message, allowance.refusal, locked_until or now, now)
         locking = taken >= allowance.limit
         if locking:
             side.execute(
@@ -446,7 +449,7 @@ def _allowances(
             request.lock_keys,
             settings.max_wrong_codes,
             "locked",
-            "too many wrong codes: try again later",
+            LOCKED_MESSAGE,
         ),
     )
 
